@@ -1,0 +1,130 @@
+// Configuration: parsed once from the environment; a bad value stops the process with one line naming it.
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { z } from 'zod'
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+const secret = z.string().min(32, 'must be at least 32 characters')
+const cidrList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((list) => list.every((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s)),
+    'must be a comma-separated list of IP addresses or CIDRs (hop counts and "true" are spoofable)')
+
+const envSchema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().min(3).optional(),
+  LIST_NAME: z.string().min(1).max(100).default('Our mailing list'),
+  ADMIN_TOKEN: secret.optional(),
+  TOKEN_SECRET: secret.optional(),
+  CONFIRM_TTL_HOURS: int(1, 24 * 365).default(72),
+  CONFIRM_COOLDOWN_MINUTES: int(0, 24 * 60).default(10),
+  CONFIRM_DAILY_CAP: int(1, 100).default(3),
+  WELCOME_EMAIL: bool.default(true),
+  TRUST_PROXY: cidrList.optional(),
+  CONSENT_TEXT: z.string().min(1).max(2000).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WORKER: bool.default(true),
+  WORKER_POLL_MS: int(50, 60_000).default(1000),
+  SMTP_POOL_SIZE: int(1, 50).default(5),
+  OUTBOX_LEASE_SECONDS: int(5, 3600).default(120),
+  OUTBOX_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
+  OUTBOX_RETRY_MAX_MS: int(10, 86_400_000).default(15 * 60_000),
+  OUTBOX_MAX_ATTEMPTS: int(1, 100).default(25)
+})
+
+export type Env = Record<string, string | undefined>
+
+export interface Config {
+  port: number
+  host: string
+  publicUrl: string
+  databaseUrl?: string
+  dataDir: string
+  smtpUrl?: string
+  mailFrom: string
+  listName: string
+  adminToken?: string
+  tokenSecret?: string
+  confirmTtlHours: number
+  confirmCooldownMinutes: number
+  confirmDailyCap: number
+  welcomeEmail: boolean
+  trustProxy?: string[]
+  consentText: string
+  logLevel: string
+  worker: boolean
+  workerPollMs: number
+  smtpPoolSize: number
+  outboxLeaseSeconds: number
+  outboxRetryBaseMs: number
+  outboxRetryMaxMs: number
+  outboxMaxAttempts: number
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig (env: Env = process.env): Config {
+  // Empty strings count as unset, as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = envSchema.safeParse(cleaned)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`)
+  }
+  const e = parsed.data
+  if (e.DATABASE_URL && !e.TOKEN_SECRET) {
+    throw new ConfigError('TOKEN_SECRET: required when DATABASE_URL is set (at least 32 characters, the same on every instance)')
+  }
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
+  const listName = e.LIST_NAME
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ?? `${listName} <no-reply@${new URL(publicUrl).hostname}>`,
+    listName,
+    adminToken: e.ADMIN_TOKEN,
+    tokenSecret: e.TOKEN_SECRET,
+    confirmTtlHours: e.CONFIRM_TTL_HOURS,
+    confirmCooldownMinutes: e.CONFIRM_COOLDOWN_MINUTES,
+    confirmDailyCap: e.CONFIRM_DAILY_CAP,
+    welcomeEmail: e.WELCOME_EMAIL,
+    trustProxy: e.TRUST_PROXY,
+    consentText: e.CONSENT_TEXT ?? `I agree to receive emails from ${listName}. I can unsubscribe at any time with the link in every email.`,
+    logLevel: e.LOG_LEVEL,
+    worker: e.WORKER,
+    workerPollMs: e.WORKER_POLL_MS,
+    smtpPoolSize: e.SMTP_POOL_SIZE,
+    outboxLeaseSeconds: e.OUTBOX_LEASE_SECONDS,
+    outboxRetryBaseMs: e.OUTBOX_RETRY_BASE_MS,
+    outboxRetryMaxMs: e.OUTBOX_RETRY_MAX_MS,
+    outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS
+  }
+}
+
+/**
+ * The TOKEN_SECRET to use: the configured one, or in embedded mode one generated once and kept in DATA_DIR,
+ * so links in mails keep working across restarts.
+ */
+export function resolveTokenSecret (config: Config): string {
+  if (config.tokenSecret) return config.tokenSecret
+  const file = join(config.dataDir, 'token-secret')
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  mkdirSync(config.dataDir, { recursive: true })
+  const secret = randomBytes(32).toString('base64url')
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' })
+  return secret
+}

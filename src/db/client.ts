@@ -1,0 +1,148 @@
+// Database access: PostgreSQL through postgres.js, or embedded PostgreSQL (PGlite) when DATABASE_URL is unset.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import postgres from 'postgres'
+import type { PGlite } from '@electric-sql/pglite'
+import type { SQL } from 'drizzle-orm'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import * as schema from './schema.js'
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
+
+export interface Database {
+  kind: 'postgres' | 'pglite'
+  db: Db
+  /** Runs raw SQL and returns its rows, whatever the driver. */
+  rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>
+  /**
+   * Streams the output of `COPY (…) TO STDOUT …`. COPY takes no bind parameters, so values reach it as session
+   * settings `joinlist.<name>`, set with bound parameters on the same connection just before.
+   */
+  copyOut(copySql: string, settings: Record<string, string>): Promise<CopyStream>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface CopyStream {
+  stream: Readable
+  /** Stops the COPY on the server, e.g. when the HTTP client went away. */
+  cancel(): void
+}
+
+export const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url))
+// An arbitrary constant: every instance takes the same advisory lock before migrating.
+const MIGRATION_LOCK_ID = 727_274_001
+
+export interface OpenOptions {
+  databaseUrl?: string
+  dataDir?: string
+  /** PGlite only: keep the data in memory (tests). */
+  inMemory?: boolean
+  poolSize?: number
+}
+
+export async function openDatabase (opts: OpenOptions): Promise<Database> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts)
+}
+
+async function openPostgres (url: string, max: number): Promise<Database> {
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    connect_timeout: 5,
+    idle_timeout: 60,
+    connection: { TimeZone: 'UTC', application_name: 'joinlist' }
+  })
+  const db = drizzle(client, { schema }) as unknown as Db
+  return {
+    kind: 'postgres',
+    db,
+    async rows<T> (query: SQL) { return await db.execute(query) as unknown as T[] },
+    async copyOut (copySql, settings) {
+      const conn = await client.reserve()
+      let released = false
+      const release = () => {
+        if (released) return
+        released = true
+        // Settings hold secrets: clear them before the connection goes back to the pool.
+        clearSettings((name) => conn`select set_config(${name}, '', false)`, settings)
+          .catch(() => {}).finally(() => conn.release())
+      }
+      try {
+        for (const [name, value] of Object.entries(settings)) {
+          await conn`select set_config(${'joinlist.' + name}, ${value}, false)`
+        }
+        const query = conn.unsafe(copySql)
+        const stream = await query.readable()
+        // postgres.js can leave the connection paused when the reader lags at the very end of a COPY
+        // (porsager/postgres #499, #917): one more read on 'end' lets it finish.
+        stream.once('end', () => (stream as unknown as { _read(): void })._read())
+        stream.once('close', release)
+        return { stream, cancel: () => { query.cancel(); release() } }
+      } catch (err) {
+        release()
+        throw err
+      }
+    },
+    async ping () { await client`select 1` },
+    async close () { await client.end({ timeout: 5 }) }
+  }
+}
+
+async function openPglite (opts: OpenOptions): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { drizzle } = await import('drizzle-orm/pglite')
+  let dataPath: string | undefined
+  if (!opts.inMemory) {
+    dataPath = join(opts.dataDir ?? './data', 'pgdata')
+    mkdirSync(dataPath, { recursive: true })
+  }
+  const pg: PGlite = await PGlite.create(dataPath)
+  await pg.exec("SET TIME ZONE 'UTC'")
+  const db = drizzle(pg, { schema }) as unknown as Db
+  return {
+    kind: 'pglite',
+    db,
+    async rows<T> (query: SQL) { return (await db.execute(query) as unknown as { rows: T[] }).rows },
+    async copyOut (copySql, settings) {
+      for (const [name, value] of Object.entries(settings)) {
+        await pg.query('select set_config($1, $2, false)', ['joinlist.' + name, value])
+      }
+      // PGlite has no COPY TO STDOUT; it writes COPY output to a virtual /dev/blob instead.
+      const result = await pg.query(copySql.replace(/TO STDOUT/, "TO '/dev/blob'"))
+      await clearSettings((name) => pg.query("select set_config($1, '', false)", [name]), settings)
+      const blob = result.blob ?? new Blob([])
+      return { stream: Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream), cancel: () => {} }
+    },
+    async ping () { await pg.query('select 1') },
+    async close () { await pg.close() }
+  }
+}
+
+async function clearSettings (clear: (name: string) => PromiseLike<unknown>, settings: Record<string, string>) {
+  for (const name of Object.keys(settings)) await clear('joinlist.' + name)
+}
+
+/** Applies pending migrations; instances starting together serialise on an advisory lock. */
+export async function migrate (opts: OpenOptions, database?: Database): Promise<void> {
+  if (!opts.databaseUrl) {
+    if (!database) throw new Error('migrate: an open embedded database is required')
+    const { migrate: run } = await import('drizzle-orm/pglite/migrator')
+    await run(database.db as never, { migrationsFolder })
+    return
+  }
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const { migrate: run } = await import('drizzle-orm/postgres-js/migrator')
+  // One connection, so the lock, the migration and the unlock happen in the same session.
+  const client = postgres(opts.databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  try {
+    await client`select pg_advisory_lock(${MIGRATION_LOCK_ID})`
+    await run(drizzle(client), { migrationsFolder })
+    await client`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`
+  } finally {
+    await client.end({ timeout: 5 })
+  }
+}

@@ -1,0 +1,67 @@
+// Drizzle schema: the subscriber list and its transactional outbox (STANDARDS F31–F34).
+import { sql } from 'drizzle-orm'
+import {
+  pgTable, pgEnum, bigserial, bigint, uuid, text, timestamp, integer, inet, jsonb, date, index, uniqueIndex
+} from 'drizzle-orm/pg-core'
+
+export const subscriberStatus = pgEnum('subscriber_status', ['pending', 'confirmed', 'unsubscribed'])
+export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click'])
+export const outboxKind = pgEnum('outbox_kind', ['confirmation', 'welcome'])
+// sending = claimed under a lease (next_attempt_at is the lease's end); cancelled = no longer wanted (e.g. unsubscribed).
+export const outboxStatus = pgEnum('outbox_status', ['pending', 'sending', 'sent', 'dead', 'cancelled'])
+
+export const subscribers = pgTable('subscribers', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  // Links carry this, never the serial id.
+  publicId: uuid('public_id').notNull().default(sql`gen_random_uuid()`).unique(),
+  // As typed, for display.
+  email: text('email').notNull(),
+  // Whole address lower-cased, domain in ASCII (punycode): the identity of a subscriber.
+  emailNormalized: text('email_normalized').notNull(),
+  name: text('name'),
+  status: subscriberStatus('status').notNull().default('pending'),
+  source: text('source'),
+  // Consent evidence of the latest sign-up (STANDARDS E27).
+  signedUpAt: timestamp('signed_up_at', { withTimezone: true }).notNull().defaultNow(),
+  signupIp: inet('signup_ip'),
+  signupUserAgent: text('signup_user_agent'),
+  consentText: text('consent_text'),
+  confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+  confirmIp: inet('confirm_ip'),
+  confirmUserAgent: text('confirm_user_agent'),
+  unsubscribedAt: timestamp('unsubscribed_at', { withTimezone: true }),
+  unsubscribeMethod: unsubscribeMethod('unsubscribe_method'),
+  // SHA-256 of the confirmation token; the raw token only travels in the mail (STANDARDS C24).
+  confirmTokenHash: text('confirm_token_hash'),
+  confirmTokenExpiresAt: timestamp('confirm_token_expires_at', { withTimezone: true }),
+  // Per-address throttle of confirmation mails (STANDARDS C17): cleared by confirming or unsubscribing.
+  confirmSentAt: timestamp('confirm_sent_at', { withTimezone: true }),
+  confirmSendsDay: date('confirm_sends_day', { mode: 'string' }),
+  confirmSendsCount: integer('confirm_sends_count').notNull().default(0),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+}, (t) => [
+  uniqueIndex('subscribers_email_normalized_key').on(t.emailNormalized),
+  uniqueIndex('subscribers_confirm_token_hash_key').on(t.confirmTokenHash),
+  index('subscribers_status_signed_up_at_idx').on(t.status, t.signedUpAt)
+])
+
+export const outbox = pgTable('outbox', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  subscriberId: bigint('subscriber_id', { mode: 'number' }).notNull()
+    .references(() => subscribers.id, { onDelete: 'cascade' }),
+  kind: outboxKind('kind').notNull(),
+  status: outboxStatus('status').notNull().default('pending'),
+  // Stored once and reused on every retry, so a resend is recognisably the same message (STANDARDS F33).
+  messageId: text('message_id').notNull(),
+  // What the mail needs that the subscriber row cannot give back (the raw confirmation token); wiped once sent.
+  payload: jsonb('payload').$type<{ token?: string }>(),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+  lastError: text('last_error'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  sentAt: timestamp('sent_at', { withTimezone: true })
+}, (t) => [
+  index('outbox_due_idx').on(t.nextAttemptAt).where(sql`status in ('pending', 'sending')`),
+  index('outbox_subscriber_idx').on(t.subscriberId)
+])

@@ -1,0 +1,57 @@
+// The staff CSV export: one streaming COPY, formatted entirely in SQL so it runs at the speed of COPY.
+// Columns are a contract (issue #2); cells a spreadsheet would evaluate are neutralised (STANDARDS C20).
+import type { CopyStream, Database } from '../db/client.js'
+import { unsubscribeHmacKeys } from './tokens.js'
+
+export const EXPORT_STATUSES = ['confirmed', 'pending', 'unsubscribed', 'all'] as const
+export type ExportStatus = typeof EXPORT_STATUSES[number]
+
+export interface ExportFilter { status: ExportStatus, since?: Date }
+
+// OWASP CSV injection: prefix ' to cells starting with = + - @ TAB CR LF.
+const neutral = (col: string) =>
+  `CASE WHEN left(${col}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r', E'\\n') THEN '''' || ${col} ELSE ${col} END`
+const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+const setting = (name: string) => `current_setting('joinlist.${name}')`
+
+// HMAC-SHA256(TOKEN_SECRET, 'unsubscribe:' || public_id) from its padded keys: the same token as
+// unsubscribeToken() in tokens.ts. The keys arrive as bound session settings, never in the statement text,
+// which PostgreSQL may log.
+const unsubscribeUrl = `${setting('base')} || '/unsubscribe/' || public_id || '.' || rtrim(translate(encode(
+  sha256(decode(${setting('opad')}, 'hex') || sha256(decode(${setting('ipad')}, 'hex')
+    || convert_to('unsubscribe:' || public_id, 'UTF8'))), 'base64'), '+/', '-_'), '=')`
+
+const COLUMNS = [
+  `${neutral('email')} AS email`,
+  `${neutral('name')} AS name`,
+  'status',
+  `${neutral('source')} AS source`,
+  `${iso('signed_up_at')} AS signed_up_at`,
+  'host(signup_ip) AS signup_ip',
+  `${neutral('signup_user_agent')} AS signup_user_agent`,
+  `${iso('confirmed_at')} AS confirmed_at`,
+  'host(confirm_ip) AS confirm_ip',
+  `${iso('unsubscribed_at')} AS unsubscribed_at`,
+  `${unsubscribeUrl} AS unsubscribe_url`
+]
+
+/** The COPY statement for a filter. Constant text apart from the chosen WHERE clauses; values are settings. */
+export function exportSql (filter: ExportFilter): string {
+  const where: string[] = []
+  if (filter.status !== 'all') where.push(`status = ${setting('status')}::subscriber_status`)
+  if (filter.since) where.push(`signed_up_at >= ${setting('since')}::timestamptz`)
+  return `COPY (SELECT ${COLUMNS.join(', ')} FROM subscribers` +
+    `${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)`
+}
+
+export function exportSubscribers (database: Database, publicUrl: string, tokenSecret: string,
+  filter: ExportFilter): Promise<CopyStream> {
+  const { ipad, opad } = unsubscribeHmacKeys(tokenSecret)
+  return database.copyOut(exportSql(filter), {
+    base: publicUrl,
+    ipad: ipad.toString('hex'),
+    opad: opad.toString('hex'),
+    status: filter.status,
+    since: filter.since?.toISOString() ?? ''
+  })
+}

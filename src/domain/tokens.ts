@@ -1,0 +1,54 @@
+// Confirmation and unsubscribe tokens (STANDARDS C24, A6).
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+
+/** A confirmation token: 256 random bits from the CSPRNG, URL-safe. Only its hash is stored. */
+export function newConfirmToken (): { token: string, hash: string } {
+  const token = randomBytes(32).toString('base64url')
+  return { token, hash: hashToken(token) }
+}
+
+export function hashToken (token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+export const TOKEN_PATTERN = /^[A-Za-z0-9_.-]{16,200}$/
+
+/**
+ * The unsubscribe token: the subscriber's public id and an HMAC over it. It never expires, so a link in an old
+ * mail keeps working; it cannot be forged without TOKEN_SECRET. The export computes the same HMAC in SQL
+ * (see unsubscribeHmacKeys).
+ */
+export function unsubscribeToken (secret: string, publicId: string): string {
+  return `${publicId}.${unsubscribeSignature(secret, publicId)}`
+}
+
+function unsubscribeSignature (secret: string, publicId: string): string {
+  return createHmac('sha256', secret).update(`unsubscribe:${publicId}`).digest('base64url')
+}
+
+/** Returns the public id if the token is genuine, else undefined; compares in constant time. */
+export function verifyUnsubscribeToken (secret: string, token: string): string | undefined {
+  const dot = token.indexOf('.')
+  const publicId = token.slice(0, dot)
+  if (dot < 0 || !UUID.test(publicId)) return undefined
+  const given = Buffer.from(token.slice(dot + 1))
+  const expected = Buffer.from(unsubscribeSignature(secret, publicId))
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
+  return publicId
+}
+
+/**
+ * HMAC-SHA256 (RFC 2104) split into its padded inner and outer keys, so SQL can compute
+ * sha256(opad || sha256(ipad || message)) with PostgreSQL's built-in sha256(), no extension needed.
+ */
+export function unsubscribeHmacKeys (secret: string): { ipad: Buffer, opad: Buffer } {
+  let key = Buffer.from(secret)
+  if (key.length > 64) key = createHash('sha256').update(key).digest()
+  const block = Buffer.alloc(64)
+  key.copy(block)
+  return {
+    ipad: Buffer.from(block.map((b) => b ^ 0x36)),
+    opad: Buffer.from(block.map((b) => b ^ 0x5c))
+  }
+}

@@ -1,0 +1,40 @@
+// Database plugin: opens PostgreSQL or the embedded database, applies migrations, closes it last.
+import fp from 'fastify-plugin'
+import { migrate, openDatabase, type Database } from '../db/client.js'
+import type { LifecycleDeps } from '../domain/subscribers.js'
+
+export default fp<{ database?: Database }>(async (app, opts) => {
+  const { config } = app
+  let database = opts.database
+  if (!database) {
+    const openOpts = { databaseUrl: config.databaseUrl, dataDir: config.dataDir }
+    database = await openDatabase(openOpts)
+    try {
+      await migrate(openOpts, database)
+    } catch (err) {
+      await database.close()
+      throw err
+    }
+    const owned = database
+    app.addHook('onClose', async () => { await owned.close() })
+  }
+  app.decorate('database', database)
+  const fromAddress = /<([^>]+)>/.exec(config.mailFrom)?.[1] ?? config.mailFrom
+  app.decorate('lifecycle', {
+    database,
+    now: app.now,
+    messageIdDomain: fromAddress.split('@')[1] ?? new URL(config.publicUrl).hostname,
+    confirmTtlHours: config.confirmTtlHours,
+    confirmCooldownMinutes: config.confirmCooldownMinutes,
+    confirmDailyCap: config.confirmDailyCap,
+    welcomeEmail: config.welcomeEmail,
+    consentText: config.consentText
+  } satisfies LifecycleDeps)
+}, { name: 'database' })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: Database
+    lifecycle: LifecycleDeps
+  }
+}

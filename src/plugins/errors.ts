@@ -1,0 +1,65 @@
+// One error handler: validation → 400 {error, message, field}; other 4xx pass through with a message that says
+// what to fix; 5xx become a generic message, logged with the request id; a lost database is a 503.
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import { errorPage, signupPage } from '../pages.js'
+import { isFormPost, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
+
+const CLIENT_MESSAGES: Record<number, [string, string]> = {
+  400: ['bad_request', 'The request could not be read. Send JSON or a form body.'],
+  404: ['not_found', 'There is nothing at this address.'],
+  405: ['method_not_allowed', 'This address does not accept that method.'],
+  413: ['body_too_large', 'The request body is too large: send at most 16 KiB.'],
+  415: ['unsupported_media_type', 'Send the body as application/json or application/x-www-form-urlencoded.'],
+  429: ['rate_limited', 'Too many requests. Wait a moment and try again.']
+}
+
+// postgres.js and Node socket errors that mean the database cannot be reached right now.
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED',
+  'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE', '57P01', '57P02', '57P03'])
+
+export default fp(async (app) => {
+  const ctx = () => ({ listName: app.config.listName, consentText: app.config.consentText })
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const issue = err.validation[0]
+      const field = issue.instancePath.replace(/^\//, '').split('/')[0] || undefined
+      const message = issue.message ?? 'Check the value of this field.'
+      if (request.routeOptions.url === '/subscribe' && isFormPost(request)) {
+        const body = (request.body ?? {}) as Record<string, unknown>
+        const text = (k: string) => typeof body[k] === 'string' ? body[k] as string : undefined
+        return sendHtml(reply, 400, signupPage(ctx(), {
+          email: text('email'), name: text('name'), source: text('source'),
+          error: { field: field ?? 'email', message }
+        }))
+      }
+      return sendError(request, reply, 400, { error: 'invalid_field', message, field })
+    }
+    const status = err.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      const [code, fallback] = CLIENT_MESSAGES[status] ?? ['bad_request', err.message]
+      const message = status === 400 && err.code?.startsWith('FST_ERR_CTP') ? `${fallback} (${err.message})` : fallback
+      return sendError(request, reply, status, { error: code, message })
+    }
+    if (UNAVAILABLE.has(String(err.code)) || UNAVAILABLE.has(String((err as { errno?: string }).errno))) {
+      request.log.warn({ code: err.code }, 'database unavailable')
+      return sendError(request, reply, 503, { error: 'unavailable', message: 'The service is briefly unavailable. Try again in a minute.' })
+    }
+    request.log.error({ err }, 'request failed')
+    return sendError(request, reply, 500, { error: 'internal', message: 'Something went wrong on our side. Try again later.' })
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    return sendError(request, reply, 404, { error: 'not_found', message: CLIENT_MESSAGES[404][1] })
+  })
+
+  function sendError (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody) {
+    if (wantsHtml(request)) {
+      const titles: Record<number, string> = { 404: 'Page not found', 429: 'Too many requests', 503: 'Service unavailable', 500: 'Something went wrong' }
+      return sendHtml(reply, status, errorPage(ctx(), titles[status] ?? 'There is a problem', body.message))
+    }
+    return reply.code(status).type('application/json; charset=utf-8').send(body)
+  }
+}, { name: 'errors' })

@@ -1,0 +1,30 @@
+// Outbox plugin: runs the worker in this process (WORKER=false turns it off); it stops before the database closes.
+import fp from 'fastify-plugin'
+import { OutboxWorker } from '../outbox/worker.js'
+
+export default fp(async (app) => {
+  const { config } = app
+  const worker = new OutboxWorker(app.database, app.mailer, app.log.child({ component: 'outbox' }), {
+    publicUrl: config.publicUrl,
+    listName: config.listName,
+    mailFrom: config.mailFrom,
+    tokenSecret: config.tokenSecret,
+    confirmTtlHours: config.confirmTtlHours,
+    pollMs: config.workerPollMs,
+    batchSize: config.smtpPoolSize * 4,
+    leaseSeconds: config.outboxLeaseSeconds,
+    retryBaseMs: config.outboxRetryBaseMs,
+    retryMaxMs: config.outboxRetryMaxMs,
+    maxAttempts: config.outboxMaxAttempts
+  }, app.now)
+  app.decorate('outbox', worker)
+  if (config.worker) app.addHook('onReady', async () => worker.start())
+  // preClose: in-flight sends finish (or stay leased and are reclaimed) before the pool and database close.
+  app.addHook('preClose', async () => worker.stop())
+}, { name: 'outbox', dependencies: ['database', 'mailer'] })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    outbox: OutboxWorker
+  }
+}

@@ -1,0 +1,57 @@
+// Staff endpoints: the CSV export. Auth: `Authorization: Bearer <ADMIN_TOKEN>`, or HTTP Basic with ADMIN_TOKEN as
+// the password (a browser's login prompt). Without ADMIN_TOKEN configured, staff endpoints are closed (503).
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { EXPORT_STATUSES, exportSubscribers } from '../domain/export.js'
+
+const exportQuery = z.object({
+  status: z.enum(EXPORT_STATUSES, { error: `status must be one of ${EXPORT_STATUSES.join(', ')}.` }).default('confirmed'),
+  since: z.iso.datetime({ offset: true, error: 'since must be an ISO 8601 date-time, such as 2026-01-31T00:00:00Z.' })
+    .or(z.iso.date({ error: 'since must be an ISO 8601 date, such as 2026-01-31.' }))
+    .transform((v) => new Date(v)).optional()
+})
+
+const digest = (s: string) => createHash('sha256').update(s).digest()
+
+/** The staff credential from either header form, compared in constant time (hashing evens the lengths). */
+export function isStaff (request: FastifyRequest, adminToken: string): boolean {
+  const header = request.headers.authorization ?? ''
+  let given: string | undefined
+  if (/^Bearer /i.test(header)) given = header.slice(7).trim()
+  else if (/^Basic /i.test(header)) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    given = decoded.slice(decoded.indexOf(':') + 1)
+  }
+  return given !== undefined && timingSafeEqual(digest(given), digest(adminToken))
+}
+
+export default async function adminRoutes (fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+
+  const requireStaff = async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = app.config.adminToken
+    if (!token) {
+      return reply.code(503).send({ error: 'staff_disabled', message: 'Staff access is off: set ADMIN_TOKEN (at least 32 characters) to turn it on.' })
+    }
+    if (!isStaff(request, token)) {
+      return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
+        .send({ error: 'unauthorized', message: 'Staff only: send Authorization: Bearer <ADMIN_TOKEN>, or log in with ADMIN_TOKEN as the password.' })
+    }
+  }
+
+  app.get('/admin/subscribers.csv', { onRequest: requireStaff, schema: { querystring: exportQuery } }, async (request, reply) => {
+    const filter = request.query
+    const copy = await exportSubscribers(app.database, app.config.publicUrl, app.config.tokenSecret, filter)
+    // Stop the COPY if the client goes away mid-download, so the database does not keep writing.
+    reply.raw.once('close', () => { if (!copy.stream.readableEnded) copy.cancel() })
+    copy.stream.once('error', (err) => request.log.warn({ err }, 'export stream failed'))
+    const day = app.now().toISOString().slice(0, 10)
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="subscribers-${day}.csv"`)
+      .header('cache-control', 'no-store')
+      .send(copy.stream)
+  })
+}

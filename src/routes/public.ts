@@ -1,0 +1,59 @@
+// The visitor's side: the signup page and POST /subscribe (JSON or an HTML form).
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { parseEmail } from '../domain/email.js'
+import { subscribe } from '../domain/subscribers.js'
+import { signupPage, thanksPage } from '../pages.js'
+import { isFormPost, sendHtml } from '../http.js'
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+// Names and sources go into mail headers, pages and CSV cells: no line breaks or control characters (STANDARDS C21).
+const plainText = (what: string, max: number) => z.string({ error: `${what} must be text.` }).trim()
+  .max(max, `${what} is too long (at most ${max} characters).`)
+  .refine((v) => !CONTROL.test(v), `${what} must not contain line breaks or control characters.`)
+
+export const signupBody = z.object({
+  email: z.string({ error: 'Enter your email address.' }).max(1000, 'The email address is too long (at most 254 characters).')
+    .transform((v, ctx) => {
+      const r = parseEmail(v)
+      if (!r.ok) { ctx.addIssue({ code: 'custom', message: r.message }); return z.NEVER }
+      return r
+    }),
+  name: plainText('The name', 100).optional(),
+  source: plainText('The source', 64).optional()
+})
+
+export const acceptedBody = z.object({ status: z.literal('pending'), message: z.string() })
+export const ACCEPTED_MESSAGE = 'Thanks! If the address can join the list, a link to confirm has been emailed to it: check your inbox.'
+
+export default async function publicRoutes (fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+  const ctx = () => ({ listName: app.config.listName, consentText: app.config.consentText })
+
+  app.get('/', async (request, reply) => {
+    const { source } = request.query as { source?: string }
+    return sendHtml(reply, 200, signupPage(ctx(), { source: typeof source === 'string' ? source.slice(0, 64) : undefined }))
+  })
+
+  app.get('/subscribe/thanks', async (request, reply) => sendHtml(reply, 200, thanksPage(ctx())))
+
+  app.post('/subscribe', {
+    schema: { body: signupBody, response: { 202: acceptedBody, 303: z.null().optional() } }
+  }, async (request, reply) => {
+    const { email, name, source } = request.body
+    await subscribe(app.lifecycle, {
+      email: email.email,
+      emailNormalized: email.normalized,
+      name: name || undefined,
+      source: source || undefined,
+      ip: request.ip,
+      userAgent: request.headers['user-agent']?.slice(0, 500)
+    })
+    app.outbox.kick()
+    // The same answer whatever the address's state (STANDARDS C16).
+    if (isFormPost(request)) return reply.code(303).header('location', '/subscribe/thanks').send(null)
+    return reply.code(202).send({ status: 'pending' as const, message: ACCEPTED_MESSAGE })
+  })
+}
