@@ -1,5 +1,5 @@
 // The app factory: builds the Fastify instance from a config object; src/server.ts is the only file that listens.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
@@ -36,7 +36,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     trustProxy: config.trustProxy ?? false,
     bodyLimit: BODY_LIMIT,
     // Our own token-free request log line: the default one would log URLs that carry tokens (STANDARDS C25).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true }
   })
