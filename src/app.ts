@@ -15,6 +15,7 @@ import healthRoutes from './routes/health.js'
 import publicRoutes from './routes/public.js'
 import tokenRoutes from './routes/tokens.js'
 import adminRoutes from './routes/admin.js'
+import mailPreviewRoutes from './routes/mail-preview.js'
 import { BODY_LIMIT } from './http.js'
 
 export type AppConfig = Config & { tokenSecret: string }
@@ -66,8 +67,9 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   })
   await app.register(rateLimit, { global: false })
   await app.register(errorsPlugin)
-  await app.register(databasePlugin, { database: deps.database })
+  // Mailer first: it checks the mail templates and DKIM key, so a broken one stops the start before any connection.
   await app.register(mailerPlugin, { mailer: deps.mailer })
+  await app.register(databasePlugin, { database: deps.database })
   await app.register(outboxPlugin)
 
   app.addHook('onResponse', async (request, reply) => {
@@ -79,6 +81,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(publicRoutes)
   await app.register(tokenRoutes)
   await app.register(adminRoutes)
+  await app.register(mailPreviewRoutes)
   return app
 }
 

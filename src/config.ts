@@ -4,6 +4,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 const secret = z.string().min(32, 'must be at least 32 characters')
@@ -35,7 +37,16 @@ const envSchema = z.object({
   OUTBOX_LEASE_SECONDS: int(5, 3600).default(120),
   OUTBOX_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
   OUTBOX_RETRY_MAX_MS: int(10, 86_400_000).default(15 * 60_000),
-  OUTBOX_MAX_ATTEMPTS: int(1, 100).default(25)
+  OUTBOX_MAX_ATTEMPTS: int(1, 100).default(25),
+  // Deliverability (issue 8): DKIM signing, editable templates, Reply-To and a mailto unsubscribe.
+  DKIM_DOMAIN: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name such as example.org').optional(),
+  DKIM_SELECTOR: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62})$/i, 'must be a DNS label such as joinlist2026').optional(),
+  DKIM_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key (-----BEGIN PRIVATE KEY-----…)' }).optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  MAIL_TEMPLATES_DIR: z.string().min(1).optional(),
+  REPLY_TO: z.string().max(320).refine((v) => !CONTROL.test(v), 'must not contain line breaks or control characters')
+    .refine((v) => /@/.test(v), 'must be an email address, optionally with a name: Name <address@example.org>').optional(),
+  UNSUBSCRIBE_MAILTO: z.email('must be an email address such as unsubscribe@example.org').max(254).optional()
 })
 
 export type Env = Record<string, string | undefined>
@@ -65,6 +76,11 @@ export interface Config {
   outboxRetryBaseMs: number
   outboxRetryMaxMs: number
   outboxMaxAttempts: number
+  /** DKIM signing, when DKIM_DOMAIN is set; the key is read and checked at start (src/mail/dkim.ts). */
+  dkim?: { domain: string, selector: string, privateKey?: string, privateKeyFile?: string }
+  mailTemplatesDir?: string
+  replyTo?: string
+  unsubscribeMailto?: string
 }
 
 export class ConfigError extends Error {}
@@ -80,6 +96,13 @@ export function loadConfig (env: Env = process.env): Config {
   const e = parsed.data
   if (e.DATABASE_URL && !e.TOKEN_SECRET) {
     throw new ConfigError('TOKEN_SECRET: required when DATABASE_URL is set (at least 32 characters, the same on every instance)')
+  }
+  const dkimSet = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY ?? e.DKIM_PRIVATE_KEY_FILE].filter(Boolean).length
+  if (dkimSet > 0 && dkimSet < 3) {
+    throw new ConfigError('DKIM_DOMAIN: DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE) together')
+  }
+  if (e.DKIM_PRIVATE_KEY && e.DKIM_PRIVATE_KEY_FILE) {
+    throw new ConfigError('DKIM_PRIVATE_KEY_FILE: set either DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE, not both')
   }
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
   const listName = e.LIST_NAME
@@ -107,7 +130,19 @@ export function loadConfig (env: Env = process.env): Config {
     outboxLeaseSeconds: e.OUTBOX_LEASE_SECONDS,
     outboxRetryBaseMs: e.OUTBOX_RETRY_BASE_MS,
     outboxRetryMaxMs: e.OUTBOX_RETRY_MAX_MS,
-    outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS
+    outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+    dkim: e.DKIM_DOMAIN && e.DKIM_SELECTOR
+      ? {
+          domain: e.DKIM_DOMAIN.toLowerCase(),
+          selector: e.DKIM_SELECTOR,
+          // .env files often hold a PEM on one line with literal \n.
+          privateKey: e.DKIM_PRIVATE_KEY?.replace(/\\n/g, '\n'),
+          privateKeyFile: e.DKIM_PRIVATE_KEY_FILE
+        }
+      : undefined,
+    mailTemplatesDir: e.MAIL_TEMPLATES_DIR,
+    replyTo: e.REPLY_TO,
+    unsubscribeMailto: e.UNSUBSCRIBE_MAILTO
   }
 }
 

@@ -6,13 +6,13 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/client.js'
 import { maskEmail } from '../domain/email.js'
 import { unsubscribeToken } from '../domain/tokens.js'
-import { confirmationMail, welcomeMail } from '../mail/messages.js'
+import { confirmationMail, welcomeMail, type MailSettings } from '../mail/messages.js'
 import { isPermanentFailure, type Mailer } from '../mail/transport.js'
 
 export interface WorkerOptions {
   publicUrl: string
-  listName: string
-  mailFrom: string
+  /** Sender, templates and DKIM, loaded and checked at start (src/mail/messages.ts). */
+  mail: MailSettings
   tokenSecret: string
   confirmTtlHours: number
   pollMs: number
@@ -113,7 +113,7 @@ export class OutboxWorker {
       await this.finish(m.id, 'cancelled', 'no longer wanted when its turn came')
       return
     }
-    const ctx = { listName: this.opts.listName, from: this.opts.mailFrom, to: { address: m.email, name: m.name }, messageId: m.message_id }
+    const ctx = { ...this.opts.mail, to: { address: m.email, name: m.name }, messageId: m.message_id }
     const base = this.opts.publicUrl
     const link = m.kind === 'confirmation'
       ? `${base}/confirm/${m.payload!.token}`

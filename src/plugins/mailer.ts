@@ -1,19 +1,30 @@
-// Mailer plugin: SMTP when SMTP_URL is set, else the local mailbox in DATA_DIR/mail (embedded mode).
+// Mailer plugin: SMTP when SMTP_URL is set, else the local mailbox in DATA_DIR/mail (embedded mode); and the mail
+// settings (templates, DKIM key), checked here at start so a broken template or key stops the process at once.
 import { join } from 'node:path'
 import fp from 'fastify-plugin'
+import { dkimDnsRecord } from '../mail/dkim.js'
+import { mailSettings, type MailSettings } from '../mail/messages.js'
 import { mailboxMailer, smtpMailer, type Mailer } from '../mail/transport.js'
 
 export default fp<{ mailer?: Mailer }>(async (app, opts) => {
   const { config } = app
+  const settings = mailSettings(config)
+  if (settings.dkim) {
+    const { domainName, keySelector, privateKey } = settings.dkim
+    // The public half, so an operator can check DNS against what is actually used (a public key is no secret).
+    app.log.info({ dkim: `${keySelector}._domainkey.${domainName}`, txt: dkimDnsRecord(privateKey) }, 'DKIM signing on')
+  }
   const mailer = opts.mailer ?? (config.smtpUrl
     ? smtpMailer(config.smtpUrl, config.smtpPoolSize)
     : mailboxMailer(join(config.dataDir, 'mail')))
   app.decorate('mailer', mailer)
+  app.decorate('mailSettings', settings)
   app.addHook('onClose', async () => mailer.close())
 }, { name: 'mailer' })
 
 declare module 'fastify' {
   interface FastifyInstance {
     mailer: Mailer
+    mailSettings: MailSettings
   }
 }

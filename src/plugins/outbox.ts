@@ -6,8 +6,7 @@ export default fp(async (app) => {
   const { config } = app
   const worker = new OutboxWorker(app.database, app.mailer, app.log.child({ component: 'outbox' }), {
     publicUrl: config.publicUrl,
-    listName: config.listName,
-    mailFrom: config.mailFrom,
+    mail: app.mailSettings,
     tokenSecret: config.tokenSecret,
     confirmTtlHours: config.confirmTtlHours,
     pollMs: config.workerPollMs,

@@ -27,19 +27,20 @@ export function isStaff (request: FastifyRequest, adminToken: string): boolean {
   return given !== undefined && timingSafeEqual(digest(given), digest(adminToken))
 }
 
+/** onRequest hook for staff routes: 503 when staff access is off, 401 (with a login prompt) without the token. */
+export async function requireStaff (request: FastifyRequest, reply: FastifyReply) {
+  const token = request.server.config.adminToken
+  if (!token) {
+    return reply.code(503).send({ error: 'staff_disabled', message: 'Staff access is off: set ADMIN_TOKEN (at least 32 characters) to turn it on.' })
+  }
+  if (!isStaff(request, token)) {
+    return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
+      .send({ error: 'unauthorized', message: 'Staff only: send Authorization: Bearer <ADMIN_TOKEN>, or log in with ADMIN_TOKEN as the password.' })
+  }
+}
+
 export default async function adminRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-
-  const requireStaff = async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = app.config.adminToken
-    if (!token) {
-      return reply.code(503).send({ error: 'staff_disabled', message: 'Staff access is off: set ADMIN_TOKEN (at least 32 characters) to turn it on.' })
-    }
-    if (!isStaff(request, token)) {
-      return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
-        .send({ error: 'unauthorized', message: 'Staff only: send Authorization: Bearer <ADMIN_TOKEN>, or log in with ADMIN_TOKEN as the password.' })
-    }
-  }
 
   app.get('/admin/subscribers.csv', { onRequest: requireStaff, schema: { querystring: exportQuery } }, async (request, reply) => {
     const filter = request.query

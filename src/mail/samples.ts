@@ -1,0 +1,32 @@
+// Sample mails: each template rendered with made-up data, for the staff preview and the spam check.
+import { randomBytes } from 'node:crypto'
+import nodemailer from 'nodemailer'
+import type Mail from 'nodemailer/lib/mailer/index.js'
+import { confirmationMail, senderDomain, welcomeMail, type MailSettings } from './messages.js'
+import { MAIL_KINDS, type MailKind } from './templates.js'
+
+export const MAIL_KIND_NAMES = Object.keys(MAIL_KINDS) as MailKind[]
+
+export const isMailKind = (v: string): v is MailKind => Object.hasOwn(MAIL_KINDS, v)
+
+
+/** One mail as it would go out, with sample data that looks like a real subscriber's (links are not live). */
+export function sampleMail (settings: MailSettings, kind: MailKind, opts: { publicUrl: string, confirmTtlHours: number }): Mail.Options {
+  const ctx = {
+    ...settings,
+    to: { address: 'jane.doe@example.org', name: 'Jane Doe' },
+    messageId: `<sample-${randomBytes(8).toString('hex')}@${senderDomain(settings.from)}>`
+  }
+  // 43 characters like a real token, so line lengths and link shapes match real mail.
+  const token = 'SAMPLE-' + randomBytes(27).toString('base64url')
+  return kind === 'confirmation'
+    ? confirmationMail(ctx, `${opts.publicUrl}/confirm/${token}`, opts.confirmTtlHours)
+    : welcomeMail(ctx, `${opts.publicUrl}/unsubscribe/${token}`)
+}
+
+/** The raw RFC 5322 message nodemailer would send (DKIM-signed when configured), CRLF line ends. */
+export async function rawMessage (message: Mail.Options): Promise<Buffer> {
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' })
+  const info = await transport.sendMail(message)
+  return info.message as Buffer
+}

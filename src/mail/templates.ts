@@ -1,0 +1,104 @@
+// Mail templates staff can edit: Mustache files (subject, text, HTML) per mail, checked once at start.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import escapeHtml from 'escape-html'
+import Mustache from 'mustache'
+
+/** The templates shipped with Joinlist (the package's templates/ folder, from src/mail or dist/mail alike). */
+export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+
+/** Each mail, the placeholders it may use, and the one its body must contain (the reason the mail exists). */
+export const MAIL_KINDS = {
+  confirmation: { allowed: ['list_name', 'name', 'link', 'ttl_hours'], required: 'link' },
+  welcome: { allowed: ['list_name', 'name', 'unsubscribe_url'], required: 'unsubscribe_url' }
+} as const
+
+export type MailKind = keyof typeof MAIL_KINDS
+export type Part = 'subject' | 'text' | 'html'
+export const PARTS: Record<Part, string> = { subject: 'subject.txt', text: 'txt', html: 'html' }
+
+export type MailTemplate = Record<Part, string>
+export type MailTemplates = Record<MailKind, MailTemplate>
+export type TemplateView = Record<string, string | number | undefined>
+
+/** A template problem found at start: the message names the file, so staff know what to fix. */
+export class TemplateError extends Error {}
+
+type Token = [string, string, number, number, Token[]?]
+
+/** Every placeholder in a parsed template, with how it is written ('name' escaped, '&' raw, '#' section, …). */
+function placeholders (tokens: Token[], out: Array<{ kind: string, name: string }> = []) {
+  for (const token of tokens) {
+    if (token[0] === 'text') continue
+    out.push({ kind: token[0], name: token[1] })
+    if (token[4]) placeholders(token[4], out)
+  }
+  return out
+}
+
+function check (kind: MailKind, part: Part, file: string, source: string): void {
+  let tokens: Token[]
+  try {
+    tokens = Mustache.parse(source) as unknown as Token[]
+  } catch (err) {
+    throw new TemplateError(`${file}: not a valid template (${(err as Error).message.split('\n')[0]})`)
+  }
+  const { allowed, required } = MAIL_KINDS[kind]
+  const used = placeholders(tokens)
+  for (const p of used) {
+    if (p.kind === '!' || p.kind === '=') continue
+    if (p.kind === '>') throw new TemplateError(`${file}: partials ({{> ${p.name}}}) are not supported`)
+    if (!(allowed as readonly string[]).includes(p.name)) {
+      throw new TemplateError(`${file}: unknown placeholder {{${p.name}}}; this mail has ${allowed.map((a) => `{{${a}}}`).join(', ')}`)
+    }
+    // In HTML everything is escaped: {{{name}}} would let a subscriber's name inject markup.
+    if (part === 'html' && p.kind === '&') {
+      throw new TemplateError(`${file}: write {{${p.name}}}, not {{{${p.name}}}}: values in HTML are always escaped`)
+    }
+  }
+  const hasRequired = used.some((p) => p.name === required && (p.kind === 'name' || p.kind === '&'))
+  if (part !== 'subject' && !hasRequired) {
+    throw new TemplateError(`${file}: must contain the {{${required}}} placeholder (without it the mail is useless)`)
+  }
+  if (part === 'subject' && used.some((p) => p.name === required)) {
+    throw new TemplateError(`${file}: the subject must not contain {{${required}}}`)
+  }
+}
+
+/**
+ * Reads and checks every template in dir (MAIL_TEMPLATES_DIR, else the shipped ones). Throws a TemplateError
+ * naming the file on the first problem, so a broken edit stops the process at start, not at the first send.
+ */
+export function loadTemplates (dir: string = DEFAULT_TEMPLATES_DIR): MailTemplates {
+  const templates = {} as MailTemplates
+  for (const kind of Object.keys(MAIL_KINDS) as MailKind[]) {
+    const template = {} as MailTemplate
+    for (const part of Object.keys(PARTS) as Part[]) {
+      const file = join(dir, `${kind}.${PARTS[part]}`)
+      let source: string
+      try {
+        source = readFileSync(file, 'utf8')
+      } catch (err) {
+        throw new TemplateError(`${file}: cannot read the mail template (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      }
+      check(kind, part, file, source)
+      template[part] = source
+    }
+    templates[kind] = template
+  }
+  return templates
+}
+
+// Names come from subscribers: never let one carry a control character into a header or a line (STANDARDS C21).
+// eslint-disable-next-line no-control-regex
+const clean = (v: string | number | undefined) => v === undefined ? undefined : String(v).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim()
+
+/** Renders one part: HTML escapes every value; text and subject take values as they are. */
+export function renderPart (template: MailTemplate, part: Part, view: TemplateView): string {
+  const values = Object.fromEntries(Object.entries(view).map(([k, v]) => [k, clean(v) || undefined]))
+  const escape = part === 'html' ? (v: unknown) => escapeHtml(String(v)) : (v: unknown) => String(v)
+  const out = Mustache.render(template[part], values, {}, { escape })
+  // A subject is one line (RFC 5322 unstructured field): fold any template line breaks into spaces.
+  return part === 'subject' ? out.replace(/\s+/g, ' ').trim() : out
+}

@@ -1,0 +1,63 @@
+// Staff preview of the mail templates: GET /admin/mail-preview/:template renders one with sample data, text and
+// HTML side by side, so staff see what they edit. The mail's HTML never runs in the page's origin: it is shown in
+// a sandboxed iframe (srcdoc), or alone under a CSP that allows no script, no fetch and no remote image.
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { html } from '../html.js'
+import { sendHtml } from '../http.js'
+import { MAIL_KIND_NAMES, isMailKind, rawMessage, sampleMail } from '../mail/samples.js'
+import { requireStaff } from './admin.js'
+
+const previewQuery = z.object({
+  part: z.enum(['page', 'text', 'html', 'eml'], { error: 'part must be one of page, text, html, eml.' }).default('page')
+})
+
+/** For the mail's HTML alone: nothing but its inline styles and inline images, and a sandbox without scripts. */
+const MAIL_HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+
+export default async function mailPreviewRoutes (fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+
+  app.get('/admin/mail-preview/:template', {
+    onRequest: requireStaff,
+    schema: { params: z.object({ template: z.string().max(40) }), querystring: previewQuery }
+  }, async (request, reply) => {
+    const { template } = request.params
+    if (!isMailKind(template)) {
+      return reply.code(404).send({ error: 'not_found', message: `No mail template "${template}": use ${MAIL_KIND_NAMES.join(' or ')}.`, field: 'template' })
+    }
+    const message = sampleMail(app.mailSettings, template, app.config)
+    const text = String(message.text)
+    const mailHtml = String(message.html)
+    reply.header('cache-control', 'no-store')
+    switch (request.query.part) {
+      case 'text':
+        return reply.type('text/plain; charset=utf-8').send(text)
+      case 'html':
+        return reply.type('text/html; charset=utf-8').header('content-security-policy', MAIL_HTML_CSP).send(mailHtml)
+      case 'eml':
+        return reply.type('message/rfc822')
+          .header('content-disposition', `attachment; filename="${template}-sample.eml"`)
+          .send(await rawMessage({ ...message, dkim: undefined }))
+    }
+    const headerBlock = (await rawMessage({ ...message, dkim: undefined })).toString('utf8').split(/\r?\n\r?\n/)[0]
+    const base = `/admin/mail-preview/${template}`
+    return sendHtml(reply, 200, html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Mail preview: ${template}</title></head>
+<body style="font-family:system-ui,sans-serif;margin:24px;color:#1a1a1a">
+<h1 style="font-size:22px">Mail preview: ${template}</h1>
+<p>Sample data (the links do not work). Other mails: ${MAIL_KIND_NAMES.map((k) => html`<a href="/admin/mail-preview/${k}">${k}</a> `)}
+· This one as <a href="${base}?part=html">HTML</a>, <a href="${base}?part=text">text</a>, <a href="${base}?part=eml">.eml</a></p>
+<h2 style="font-size:18px">Subject</h2>
+<p style="font-size:18px"><strong>${String(message.subject)}</strong></p>
+<h2 style="font-size:18px">HTML part</h2>
+<iframe title="HTML part" sandbox srcdoc="${mailHtml}" style="width:100%;max-width:720px;height:480px;border:1px solid #cccccc"></iframe>
+<h2 style="font-size:18px">Text part</h2>
+<pre style="white-space:pre-wrap;max-width:720px;border:1px solid #cccccc;padding:12px">${text}</pre>
+<h2 style="font-size:18px">Headers</h2>
+<pre style="white-space:pre-wrap;max-width:720px;border:1px solid #cccccc;padding:12px">${headerBlock}</pre>
+</body></html>`.value)
+  })
+}
