@@ -10,12 +10,14 @@ import type { Mailer } from './mail/transport.js'
 import databasePlugin from './plugins/database.js'
 import mailerPlugin from './plugins/mailer.js'
 import outboxPlugin from './plugins/outbox.js'
+import retentionPlugin from './plugins/retention.js'
 import errorsPlugin from './plugins/errors.js'
 import healthRoutes from './routes/health.js'
 import publicRoutes from './routes/public.js'
 import tokenRoutes from './routes/tokens.js'
 import adminRoutes from './routes/admin.js'
 import mailPreviewRoutes from './routes/mail-preview.js'
+import privacyRoutes from './routes/privacy.js'
 import { BODY_LIMIT } from './http.js'
 
 export type AppConfig = Config & { tokenSecret: string }
@@ -71,6 +73,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(mailerPlugin, { mailer: deps.mailer })
   await app.register(databasePlugin, { database: deps.database })
   await app.register(outboxPlugin)
+  await app.register(retentionPlugin)
 
   app.addHook('onResponse', async (request, reply) => {
     // Route pattern, not URL: URLs carry tokens.
@@ -82,6 +85,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(tokenRoutes)
   await app.register(adminRoutes)
   await app.register(mailPreviewRoutes)
+  await app.register(privacyRoutes)
   return app
 }
 

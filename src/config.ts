@@ -46,7 +46,10 @@ const envSchema = z.object({
   MAIL_TEMPLATES_DIR: z.string().min(1).optional(),
   REPLY_TO: z.string().max(320).refine((v) => !CONTROL.test(v), 'must not contain line breaks or control characters')
     .refine((v) => /@/.test(v), 'must be an email address, optionally with a name: Name <address@example.org>').optional(),
-  UNSUBSCRIBE_MAILTO: z.email('must be an email address such as unsubscribe@example.org').max(254).optional()
+  UNSUBSCRIBE_MAILTO: z.email('must be an email address such as unsubscribe@example.org').max(254).optional(),
+  // Issue #7 (privacy): retention of unconfirmed sign-ups.
+  PENDING_RETENTION_DAYS: int(1, 3650).default(30),
+  PURGE_INTERVAL_MINUTES: int(0, 7 * 24 * 60).default(60)
 })
 
 export type Env = Record<string, string | undefined>
@@ -81,6 +84,8 @@ export interface Config {
   mailTemplatesDir?: string
   replyTo?: string
   unsubscribeMailto?: string
+  pendingRetentionDays: number
+  purgeIntervalMinutes: number
 }
 
 export class ConfigError extends Error {}
@@ -142,7 +147,9 @@ export function loadConfig (env: Env = process.env): Config {
       : undefined,
     mailTemplatesDir: e.MAIL_TEMPLATES_DIR,
     replyTo: e.REPLY_TO,
-    unsubscribeMailto: e.UNSUBSCRIBE_MAILTO
+    unsubscribeMailto: e.UNSUBSCRIBE_MAILTO,
+    pendingRetentionDays: e.PENDING_RETENTION_DAYS,
+    purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES
   }
 }
 

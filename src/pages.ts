@@ -112,7 +112,16 @@ export function unsubscribePage (ctx: PageContext, action: string): string {
 <p>Press the button to stop getting emails from ${ctx.listName}.</p>
 <form method="post" action="${action}">
   <button type="submit">Unsubscribe</button>
+  <p>You can also have everything we hold about you deleted. We then keep only a scrambled fingerprint of your address, so it is never added back unless you sign up again yourself.</p>
+  <button type="submit" name="erase" value="1" class="secondary">Unsubscribe and delete my data</button>
 </form>`)
+}
+
+export function erasedPage (ctx: PageContext): string {
+  return layout(ctx, 'Your data is deleted', html`
+<h1>Your data is deleted</h1>
+<p>You are unsubscribed from ${ctx.listName}, and we deleted your address and everything we held about you.</p>
+<p>Changed your mind? <a href="/">Sign up again</a>.</p>`)
 }
 
 export function unsubscribedPage (ctx: PageContext): string {

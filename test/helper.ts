@@ -119,6 +119,8 @@ export function testConfig (env: Env = {}): AppConfig {
     WORKER_POLL_MS: '50',
     OUTBOX_RETRY_BASE_MS: '50',
     OUTBOX_RETRY_MAX_MS: '200',
+    // The retention timer would race tests that move the clock; test/retention.test.ts turns it on.
+    PURGE_INTERVAL_MINUTES: '0',
     ...env
   })
   return { ...config, tokenSecret: config.tokenSecret! }

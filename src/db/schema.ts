@@ -1,4 +1,5 @@
-// Drizzle schema: the subscriber list and its transactional outbox (STANDARDS F31–F34).
+// Drizzle schema: the subscriber list, its transactional outbox (STANDARDS F31–F34) and the consent records
+// (consent texts, the consent ledger, the suppression list: STANDARDS E27–E30).
 import { sql } from 'drizzle-orm'
 import {
   pgTable, pgEnum, bigserial, bigint, uuid, text, timestamp, integer, inet, jsonb, date, index, uniqueIndex
@@ -9,6 +10,16 @@ export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-clic
 export const outboxKind = pgEnum('outbox_kind', ['confirmation', 'welcome'])
 // sending = claimed under a lease (next_attempt_at is the lease's end); cancelled = no longer wanted (e.g. unsubscribed).
 export const outboxStatus = pgEnum('outbox_status', ['pending', 'sending', 'sent', 'dead', 'cancelled'])
+
+// The consent wording exactly as shown, stored once per distinct text; rows are immutable (a trigger refuses
+// UPDATE and DELETE). EDPB 05/2020 ¶108: keep a copy of what was presented, not a reference to a configuration.
+export const consentTexts = pgTable('consent_texts', {
+  version: integer('version').primaryKey().generatedAlwaysAsIdentity(),
+  text: text('text').notNull(),
+  // Hex SHA-256 of the text: finds the version of a configured text, and lets anyone check a copy.
+  sha256: text('sha256').notNull().unique(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+})
 
 export const subscribers = pgTable('subscribers', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
@@ -25,7 +36,8 @@ export const subscribers = pgTable('subscribers', {
   signedUpAt: timestamp('signed_up_at', { withTimezone: true }).notNull().defaultNow(),
   signupIp: inet('signup_ip'),
   signupUserAgent: text('signup_user_agent'),
-  consentText: text('consent_text'),
+  // The consent text version shown at the latest sign-up (the text itself is in consent_texts).
+  consentTextVersion: integer('consent_text_version').references(() => consentTexts.version),
   confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
   confirmIp: inet('confirm_ip'),
   confirmUserAgent: text('confirm_user_agent'),
@@ -65,3 +77,34 @@ export const outbox = pgTable('outbox', {
   index('outbox_due_idx').on(t.nextAttemptAt).where(sql`status in ('pending', 'sending')`),
   index('outbox_subscriber_idx').on(t.subscriberId)
 ])
+
+export const consentEventType = pgEnum('consent_event_type',
+  ['signup', 'confirm', 'unsubscribe', 'resubscribe', 'erasure', 'export', 'access'])
+
+// The consent ledger: one row per consent change or use of personal data, written in the same statement as the
+// change. Append-only: a trigger refuses DELETE, and UPDATE except anonymising (erasure, retention) and adding
+// an export's row count once its stream has ended.
+export const consentEvents = pgTable('consent_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+  // NULL once the subscriber is erased or purged, and for events about no one subscriber (export).
+  subscriberId: bigint('subscriber_id', { mode: 'number' }).references(() => subscribers.id, { onDelete: 'set null' }),
+  type: consentEventType('type').notNull(),
+  ip: inet('ip'),
+  userAgent: text('user_agent'),
+  // How: form | api | link | one-click | staff-api | cli | self-service.
+  method: text('method'),
+  // Never an address: e.g. consent text version, source, staff credential label, export filters and row count.
+  details: jsonb('details').$type<Record<string, unknown>>().notNull().default({})
+}, (t) => [
+  index('consent_events_subscriber_idx').on(t.subscriberId),
+  index('consent_events_occurred_at_idx').on(t.occurredAt)
+])
+
+// Erased addresses: only an HMAC (TOKEN_SECRET) of the normalised address, so an import cannot silently re-add
+// them (ICO: suppress rather than delete, STANDARDS E29), while the person can still sign up and confirm.
+export const suppressions = pgTable('suppressions', {
+  emailHash: text('email_hash').primaryKey(),
+  reason: text('reason').notNull().default('erasure'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+})

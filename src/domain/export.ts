@@ -32,7 +32,9 @@ const COLUMNS = [
   `${iso('confirmed_at')} AS confirmed_at`,
   'host(confirm_ip) AS confirm_ip',
   `${iso('unsubscribed_at')} AS unsubscribed_at`,
-  `${unsubscribeUrl} AS unsubscribe_url`
+  `${unsubscribeUrl} AS unsubscribe_url`,
+  // Added by issue #7 after the contract's columns: the consent text (GET /admin/consent-texts/:version) seen.
+  'consent_text_version'
 ]
 
 /** The COPY statement for a filter. Constant text apart from the chosen WHERE clauses; values are settings. */

@@ -1,10 +1,12 @@
 // The subscriber lifecycle: subscribe, confirm, unsubscribe. Plain functions over the database (no HTTP here).
 // Each is one SQL statement, so the subscriber row and its outbox message commit together (STANDARDS F31)
-// and every sign-up does the same database work whatever the address's state (STANDARDS C16).
+// and every sign-up does the same database work whatever the address's state (STANDARDS C16). Each change also
+// appends its consent_events row as a further CTE of the same statement, so the ledger cannot miss or invent one.
 import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
 import { hashToken, newConfirmToken } from './tokens.js'
+import { suppressionHashSql, type HmacPads } from './consent.js'
 
 export interface LifecycleDeps {
   database: Database
@@ -15,7 +17,11 @@ export interface LifecycleDeps {
   confirmCooldownMinutes: number
   confirmDailyCap: number
   welcomeEmail: boolean
-  consentText: string
+  listName: string
+  /** consent_texts.version of the configured CONSENT_TEXT (registered at start, see consent.ts). */
+  consentTextVersion: number
+  /** HMAC key pads of TOKEN_SECRET, for the suppression hash computed in SQL. */
+  suppressionPads: HmacPads
 }
 
 export interface SignupInput {
@@ -25,6 +31,10 @@ export interface SignupInput {
   source?: string
   ip?: string
   userAgent?: string
+  /** How the sign-up arrived: the hosted/embedded HTML form or the JSON API. */
+  method?: 'form' | 'api'
+  /** The page the form was on, as the browser said (Origin header), for the consent record (STANDARDS E27). */
+  form?: string
 }
 
 export const newMessageId = (domain: string): string => `<${randomUUID()}@${domain}>`
@@ -39,18 +49,19 @@ export async function subscribe (deps: LifecycleDeps, input: SignupInput): Promi
   const expires = new Date(now.getTime() + deps.confirmTtlHours * 3_600_000)
   const cooldownEnd = new Date(now.getTime() - deps.confirmCooldownMinutes * 60_000)
   const today = now.toISOString().slice(0, 10)
+  const details = { consentTextVersion: deps.consentTextVersion, list: deps.listName, source: input.source ?? null, form: input.form ?? null }
   await deps.database.rows(sql`
     WITH upsert AS (
       INSERT INTO subscribers AS s (email, email_normalized, name, source, signed_up_at, signup_ip, signup_user_agent,
-        consent_text, confirm_token_hash, confirm_token_expires_at, confirm_sent_at, confirm_sends_day,
+        consent_text_version, confirm_token_hash, confirm_token_expires_at, confirm_sent_at, confirm_sends_day,
         confirm_sends_count, created_at, updated_at)
       VALUES (${input.email}, ${input.emailNormalized}, ${input.name ?? null}, ${input.source ?? null},
-        ${now.toISOString()}, ${input.ip ?? null}, ${input.userAgent ?? null}, ${deps.consentText}, ${hash},
+        ${now.toISOString()}, ${input.ip ?? null}, ${input.userAgent ?? null}, ${deps.consentTextVersion}, ${hash},
         ${expires.toISOString()}, ${now.toISOString()}, ${today}, 1, ${now.toISOString()}, ${now.toISOString()})
       ON CONFLICT (email_normalized) DO UPDATE SET
         email = excluded.email, name = excluded.name, source = excluded.source,
         signed_up_at = excluded.signed_up_at, signup_ip = excluded.signup_ip,
-        signup_user_agent = excluded.signup_user_agent, consent_text = excluded.consent_text,
+        signup_user_agent = excluded.signup_user_agent, consent_text_version = excluded.consent_text_version,
         confirm_token_hash = excluded.confirm_token_hash, confirm_token_expires_at = excluded.confirm_token_expires_at,
         confirm_sent_at = excluded.confirm_sent_at,
         confirm_sends_count = CASE WHEN s.confirm_sends_day = excluded.confirm_sends_day
@@ -61,7 +72,14 @@ export async function subscribe (deps: LifecycleDeps, input: SignupInput): Promi
         AND (s.confirm_sent_at IS NULL OR s.confirm_sent_at <= ${cooldownEnd.toISOString()})
         AND (s.confirm_sends_day IS DISTINCT FROM excluded.confirm_sends_day
           OR s.confirm_sends_count < ${deps.confirmDailyCap})
-      RETURNING s.id
+      RETURNING s.id, s.status
+    ), ledger AS (
+      -- The upsert never changes status, so an unsubscribed address signing up again is a resubscribe.
+      INSERT INTO consent_events (occurred_at, subscriber_id, type, ip, user_agent, method, details)
+      SELECT ${now.toISOString()}, id,
+        CASE WHEN status = 'unsubscribed' THEN 'resubscribe' ELSE 'signup' END::consent_event_type,
+        ${input.ip ?? null}, ${input.userAgent ?? null}, ${input.method ?? 'api'}, ${JSON.stringify(details)}::jsonb
+      FROM upsert
     )
     INSERT INTO outbox (subscriber_id, kind, message_id, payload, next_attempt_at, created_at)
     SELECT id, 'confirmation', ${newMessageId(deps.messageIdDomain)}, ${JSON.stringify({ token })}::jsonb,
@@ -85,7 +103,16 @@ export async function confirm (deps: LifecycleDeps, token: string, evidence: Evi
         confirm_user_agent = ${evidence.userAgent ?? null}, unsubscribed_at = NULL, unsubscribe_method = NULL,
         confirm_sent_at = NULL, confirm_sends_count = 0, updated_at = ${now}
       FROM target t WHERE s.id = t.id AND t.status <> 'confirmed' AND t.live
-      RETURNING s.id
+      RETURNING s.id, s.email_normalized, s.consent_text_version
+    ), ledger AS (
+      INSERT INTO consent_events (occurred_at, subscriber_id, type, ip, user_agent, method, details)
+      SELECT ${now}, id, 'confirm', ${evidence.ip ?? null}, ${evidence.userAgent ?? null}, 'link',
+        jsonb_build_object('consentTextVersion', consent_text_version)
+      FROM updated
+    ), unsuppressed AS (
+      -- Confirming is a fresh opt-in by the person: an erasure's suppression entry no longer applies (E29).
+      DELETE FROM suppressions WHERE email_hash IN (
+        SELECT ${suppressionHashSql(deps.suppressionPads, sql.raw('email_normalized'))} FROM updated)
     ), welcome AS (
       INSERT INTO outbox (subscriber_id, kind, message_id, next_attempt_at, created_at)
       SELECT id, 'welcome', ${newMessageId(deps.messageIdDomain)}, ${now}, ${now} FROM updated
@@ -104,7 +131,8 @@ export type UnsubscribeMethod = 'link' | 'one-click'
  * Unsubscribes the subscriber with this public id, at once (STANDARDS A5): queued mail to them is cancelled and
  * an outstanding confirmation token stops working. Repeats change nothing. False if there is no such subscriber.
  */
-export async function unsubscribe (deps: LifecycleDeps, publicId: string, method: UnsubscribeMethod): Promise<boolean> {
+export async function unsubscribe (deps: LifecycleDeps, publicId: string, method: UnsubscribeMethod,
+  evidence: Evidence = {}): Promise<boolean> {
   const now = deps.now().toISOString()
   const rows = await deps.database.rows(sql`
     WITH target AS (
@@ -115,6 +143,9 @@ export async function unsubscribe (deps: LifecycleDeps, publicId: string, method
         updated_at = ${now}
       FROM target t WHERE s.id = t.id AND (t.status <> 'unsubscribed' OR t.confirm_token_hash IS NOT NULL)
       RETURNING s.id
+    ), ledger AS (
+      INSERT INTO consent_events (occurred_at, subscriber_id, type, ip, user_agent, method)
+      SELECT ${now}, id, 'unsubscribe', ${evidence.ip ?? null}, ${evidence.userAgent ?? null}, ${method} FROM updated
     ), cancelled AS (
       UPDATE outbox SET status = 'cancelled', payload = NULL, last_error = 'unsubscribed before sending'
       WHERE subscriber_id IN (SELECT id FROM updated) AND status = 'pending'

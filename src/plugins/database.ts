@@ -2,6 +2,7 @@
 import fp from 'fastify-plugin'
 import { migrate, openDatabase, type Database } from '../db/client.js'
 import type { LifecycleDeps } from '../domain/subscribers.js'
+import { ensureConsentText, hmacPads } from '../domain/consent.js'
 
 export default fp<{ database?: Database }>(async (app, opts) => {
   const { config } = app
@@ -19,6 +20,8 @@ export default fp<{ database?: Database }>(async (app, opts) => {
     app.addHook('onClose', async () => { await owned.close() })
   }
   app.decorate('database', database)
+  // Each distinct CONSENT_TEXT becomes an immutable version once; sign-ups point to it (STANDARDS E27).
+  const consentTextVersion = await ensureConsentText(database, config.consentText)
   const fromAddress = /<([^>]+)>/.exec(config.mailFrom)?.[1] ?? config.mailFrom
   app.decorate('lifecycle', {
     database,
@@ -28,7 +31,9 @@ export default fp<{ database?: Database }>(async (app, opts) => {
     confirmCooldownMinutes: config.confirmCooldownMinutes,
     confirmDailyCap: config.confirmDailyCap,
     welcomeEmail: config.welcomeEmail,
-    consentText: config.consentText
+    listName: config.listName,
+    consentTextVersion,
+    suppressionPads: hmacPads(config.tokenSecret)
   } satisfies LifecycleDeps)
 }, { name: 'database' })
 

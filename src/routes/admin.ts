@@ -4,7 +4,8 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { EXPORT_STATUSES, exportSubscribers } from '../domain/export.js'
+import { EXPORT_STATUSES } from '../domain/export.js'
+import { auditedExport } from '../domain/ledger.js'
 
 const exportQuery = z.object({
   status: z.enum(EXPORT_STATUSES, { error: `status must be one of ${EXPORT_STATUSES.join(', ')}.` }).default('confirmed'),
@@ -39,12 +40,31 @@ export async function requireStaff (request: FastifyRequest, reply: FastifyReply
   }
 }
 
+/**
+ * Who did it, for the consent ledger (issue #7): the Basic user name a person logged in with, else the label of the
+ * shared credential. Never the secret itself.
+ */
+export function staffActor (request: FastifyRequest): string {
+  const header = request.headers.authorization ?? ''
+  if (/^Basic /i.test(header)) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    // eslint-disable-next-line no-control-regex
+    const user = decoded.slice(0, Math.max(0, decoded.indexOf(':'))).replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64)
+    if (user) return `basic:${user}`
+  }
+  return 'admin-token'
+}
+
 export default async function adminRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
 
   app.get('/admin/subscribers.csv', { onRequest: requireStaff, schema: { querystring: exportQuery } }, async (request, reply) => {
     const filter = request.query
-    const copy = await exportSubscribers(app.database, app.config.publicUrl, app.config.tokenSecret, filter)
+    // Every export is in the consent ledger: who (the credential's label), when, filters, and the row count (issue #7).
+    const copy = await auditedExport(app.database, app.config.publicUrl, app.config.tokenSecret, filter, {
+      actor: staffActor(request), method: 'staff-api', ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 500)
+    }, app.now)
+    copy.rows.catch((err) => request.log.warn({ err }, 'could not record the export row count'))
     // Stop the COPY if the client goes away mid-download, so the database does not keep writing.
     reply.raw.once('close', () => { if (!copy.stream.readableEnded) copy.cancel() })
     copy.stream.once('error', (err) => request.log.warn({ err }, 'export stream failed'))

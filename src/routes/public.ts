@@ -49,7 +49,9 @@ export default async function publicRoutes (fastify: FastifyInstance) {
       name: name || undefined,
       source: source || undefined,
       ip: request.ip,
-      userAgent: request.headers['user-agent']?.slice(0, 500)
+      userAgent: request.headers['user-agent']?.slice(0, 500),
+      method: isFormPost(request) ? 'form' : 'api',
+      form: request.headers.origin?.slice(0, 200)
     })
     app.outbox.kick()
     // The same answer whatever the address's state (STANDARDS C16).

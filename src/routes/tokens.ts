@@ -5,8 +5,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { confirm, unsubscribe } from '../domain/subscribers.js'
+import { erase } from '../domain/privacy.js'
 import { TOKEN_PATTERN, verifyUnsubscribeToken } from '../domain/tokens.js'
-import { confirmedPage, confirmPage, invalidLinkPage, unsubscribedPage, unsubscribePage } from '../pages.js'
+import { confirmedPage, confirmPage, erasedPage, invalidLinkPage, unsubscribedPage, unsubscribePage } from '../pages.js'
 import { BODY_LIMIT, sendHtml, wantsHtml } from '../http.js'
 
 const tokenParams = z.object({ token: z.string() })
@@ -50,12 +51,24 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
 
   app.post('/unsubscribe/:token', { schema: { params: tokenParams } }, async (request, reply) => {
     const publicId = verifyUnsubscribeToken(app.config.tokenSecret, request.params.token)
-    if (!publicId || !await unsubscribe(app.lifecycle, publicId, isOneClick(request.body) ? 'one-click' : 'link')) {
+    // "Also delete my data" (issue #7): the page's second button sends erase=1; a one-click POST never does.
+    if (publicId && wantsErasure(request.body)) {
+      const deps = { database: app.database, now: app.now, tokenSecret: app.config.tokenSecret, suppressionPads: app.lifecycle.suppressionPads }
+      if (!await erase(deps, { publicId }, { actor: 'subscriber', method: 'self-service' })) return invalid(request, reply)
+      return answer(request, reply, 200, { status: 'erased' }, erasedPage(ctx()))
+    }
+    if (!publicId || !await unsubscribe(app.lifecycle, publicId, isOneClick(request.body) ? 'one-click' : 'link', evidenceOf(request))) {
       return invalid(request, reply)
     }
     // 200 and never a redirect, so mailbox providers see success (RFC 8058 §3.1).
     return answer(request, reply, 200, { status: 'unsubscribed' }, unsubscribedPage(ctx()))
   })
+}
+
+const evidenceOf = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 500) })
+
+function wantsErasure (body: unknown): boolean {
+  return !!body && typeof body === 'object' && (body as Record<string, unknown>).erase === '1'
 }
 
 function isOneClick (body: unknown): boolean {

@@ -1,0 +1,60 @@
+// Consent texts as immutable versions (STANDARDS E27) and the suppression hash of erased addresses (E29).
+import { createHash, createHmac } from 'node:crypto'
+import { sql, type SQL } from 'drizzle-orm'
+import type { Database } from '../db/client.js'
+import { unsubscribeHmacKeys } from './tokens.js'
+
+export const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex')
+
+/**
+ * The version of this consent text, inserting it if no version has this exact text yet. Safe when several
+ * instances start at once: the unique sha256 makes a concurrent insert a no-op, and the lookup runs as a
+ * separate statement so it sees the row whichever instance committed it.
+ */
+export async function ensureConsentText (database: Database, text: string): Promise<number> {
+  const hash = sha256Hex(text)
+  await database.rows(sql`
+    INSERT INTO consent_texts (text, sha256)
+    SELECT ${text}, ${hash} WHERE NOT EXISTS (SELECT 1 FROM consent_texts WHERE sha256 = ${hash})
+    ON CONFLICT (sha256) DO NOTHING`)
+  const [row] = await database.rows<{ version: number }>(sql`SELECT version FROM consent_texts WHERE sha256 = ${hash}`)
+  return Number(row.version)
+}
+
+export interface ConsentText { version: number, text: string, sha256: string, createdAt: string }
+
+export async function getConsentText (database: Database, version: number): Promise<ConsentText | undefined> {
+  const [row] = await database.rows<{ version: number, text: string, sha256: string, created_at: string }>(sql`
+    SELECT version, text, sha256, ${isoSql(sql.raw('created_at'))} AS created_at FROM consent_texts WHERE version = ${version}`)
+  return row && { version: Number(row.version), text: row.text, sha256: row.sha256, createdAt: row.created_at }
+}
+
+/** ISO 8601 UTC with milliseconds, as the export writes times; drivers disagree on timestamp types otherwise. */
+export const isoSql = (col: SQL): SQL => sql`to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+/** HMAC-SHA256 key pads of TOKEN_SECRET, hex, so SQL can compute the same HMAC as Node. */
+export interface HmacPads { ipad: string, opad: string }
+
+export function hmacPads (secret: string): HmacPads {
+  const { ipad, opad } = unsubscribeHmacKeys(secret)
+  return { ipad: ipad.toString('hex'), opad: opad.toString('hex') }
+}
+
+/**
+ * What the suppression list keeps of an erased address: HMAC-SHA256(TOKEN_SECRET, 'suppression:' + normalised
+ * address). Keyed, so the list cannot be reversed by hashing guessed addresses without the secret.
+ */
+export function suppressionHash (secret: string, emailNormalized: string): string {
+  return createHmac('sha256', secret).update(`suppression:${emailNormalized}`).digest('hex')
+}
+
+/** The same hash computed in SQL over a column or expression holding a normalised address. */
+export function suppressionHashSql (pads: HmacPads, emailNormalized: SQL): SQL {
+  return sql`encode(sha256(decode(${pads.opad}, 'hex') || sha256(decode(${pads.ipad}, 'hex')
+    || convert_to('suppression:' || ${emailNormalized}, 'UTF8'))), 'hex')`
+}
+
+export async function isSuppressed (database: Database, secret: string, emailNormalized: string): Promise<boolean> {
+  const rows = await database.rows(sql`SELECT 1 FROM suppressions WHERE email_hash = ${suppressionHash(secret, emailNormalized)}`)
+  return rows.length > 0
+}

@@ -1,0 +1,70 @@
+// Consent ledger writes that are not part of a lifecycle statement: export audits and access records (issue #7).
+import { Transform, type TransformCallback } from 'node:stream'
+import { sql } from 'drizzle-orm'
+import type { CopyStream, Database } from '../db/client.js'
+import { exportSubscribers, type ExportFilter } from './export.js'
+
+/** Who used personal data and how: a staff credential label (never the secret) and the channel. */
+export interface Actor { actor: string, method: 'staff-api' | 'cli' | 'self-service', ip?: string, userAgent?: string }
+
+/**
+ * The staff export with its audit row (issue #7 item 7): the event is written before the first byte leaves, so
+ * even an interrupted download is on record; its row count is added once the stream has ended.
+ */
+export async function auditedExport (database: Database, publicUrl: string, tokenSecret: string,
+  filter: ExportFilter, who: Actor, now: () => Date): Promise<CopyStream & { rows: Promise<number | undefined> }> {
+  const filters = { status: filter.status, since: filter.since?.toISOString() ?? null }
+  const [event] = await database.rows<{ id: number }>(sql`
+    INSERT INTO consent_events (occurred_at, type, ip, user_agent, method, details)
+    VALUES (${now().toISOString()}, 'export', ${who.ip ?? null}, ${who.userAgent ?? null}, ${who.method},
+      ${JSON.stringify({ actor: who.actor, filters })}::jsonb)
+    RETURNING id`)
+  const copy = await exportSubscribers(database, publicUrl, tokenSecret, filter)
+  const counter = new CsvRecordCounter()
+  copy.stream.once('error', (err) => counter.destroy(err))
+  copy.stream.pipe(counter)
+  const rows = new Promise<number | undefined>((resolve) => {
+    counter.once('end', () => resolve(counter.records - 1))
+    counter.once('close', () => resolve(undefined))
+  }).then(async (n) => {
+    if (n === undefined) return undefined
+    await database.rows(sql`
+      UPDATE consent_events SET details = details || jsonb_build_object('rows', ${n}::int) WHERE id = ${event.id}`)
+    return n
+  })
+  return { stream: counter, cancel: copy.cancel, rows }
+}
+
+/**
+ * Passes CSV through and counts its records: a newline ends a record only outside double quotes (RFC 4180),
+ * and a doubled quote inside a quoted field toggles twice, so the parity stays right.
+ */
+export class CsvRecordCounter extends Transform {
+  records = 0
+  private quoted = false
+
+  override _transform (chunk: Buffer | Uint8Array, _enc: BufferEncoding, done: TransformCallback): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    let i = 0
+    while (i < buf.length) {
+      const quote = buf.indexOf(0x22, i)
+      if (!this.quoted) {
+        const end = quote < 0 ? buf.length : quote
+        for (let nl = buf.indexOf(0x0a, i); nl >= 0 && nl < end; nl = buf.indexOf(0x0a, nl + 1)) this.records++
+      }
+      if (quote < 0) break
+      this.quoted = !this.quoted
+      i = quote + 1
+    }
+    done(null, buf)
+  }
+}
+
+/** Records a subject access or an erasure request's use of an address's data by staff (issue #7 item 5). */
+export async function recordAccess (database: Database, subscriberId: number | null, who: Actor, now: Date,
+  details: Record<string, unknown>): Promise<void> {
+  await database.rows(sql`
+    INSERT INTO consent_events (occurred_at, subscriber_id, type, ip, user_agent, method, details)
+    VALUES (${now.toISOString()}, ${subscriberId}, 'access', ${who.ip ?? null}, ${who.userAgent ?? null}, ${who.method},
+      ${JSON.stringify({ actor: who.actor, ...details })}::jsonb)`)
+}

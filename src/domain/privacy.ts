@@ -1,0 +1,98 @@
+// Data-subject rights for staff and subscribers: subject access and erasure (STANDARDS E30, issue #7 item 5–6).
+import { sql, type SQL } from 'drizzle-orm'
+import type { Database } from '../db/client.js'
+import { isoSql, suppressionHash, suppressionHashSql, type HmacPads } from './consent.js'
+import type { Actor } from './ledger.js'
+
+export interface PrivacyDeps {
+  database: Database
+  now: () => Date
+  tokenSecret: string
+  suppressionPads: HmacPads
+}
+
+export interface SubjectAccess {
+  email: string
+  /** Everything the subscribers row holds, except the confirmation token's hash (a secret, not data about them). */
+  subscriber: Record<string, unknown> | null
+  consentTexts: { version: number, text: string, sha256: string, createdAt: string }[]
+  events: Record<string, unknown>[]
+  outbox: Record<string, unknown>[]
+  suppressed: boolean
+}
+
+/**
+ * Everything held about one normalised address (Art. 15), as plain JSON. The lookup itself is recorded in the
+ * ledger in the same statement, whether or not anything is held.
+ */
+export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string, who: Actor): Promise<SubjectAccess> {
+  const now = deps.now().toISOString()
+  const [row] = await deps.database.rows<{ id: number | null, subscriber: Record<string, unknown> | null }>(sql`
+    WITH target AS (SELECT * FROM subscribers WHERE email_normalized = ${emailNormalized}), logged AS (
+      INSERT INTO consent_events (occurred_at, subscriber_id, type, ip, user_agent, method, details)
+      SELECT ${now}, (SELECT id FROM target), 'access', ${who.ip ?? null}, ${who.userAgent ?? null}, ${who.method},
+        jsonb_build_object('actor', ${who.actor}::text, 'found', EXISTS (SELECT 1 FROM target))
+    )
+    SELECT (SELECT id FROM target) AS id, (SELECT to_jsonb(t) - 'confirm_token_hash'
+      || jsonb_build_object('has_confirm_token', t.confirm_token_hash IS NOT NULL,
+        'signup_ip', host(t.signup_ip), 'confirm_ip', host(t.confirm_ip)) FROM target t) AS subscriber`)
+  const id = row.id === null ? null : Number(row.id)
+  const events = id === null ? [] : await deps.database.rows<Record<string, unknown>>(sql`
+    SELECT id, ${isoSql(sql.raw('occurred_at'))} AS occurred_at, type, host(ip) AS ip, user_agent, method, details
+    FROM consent_events WHERE subscriber_id = ${id} ORDER BY id`)
+  const outbox = id === null ? [] : await deps.database.rows<Record<string, unknown>>(sql`
+    SELECT kind, status, message_id, attempts, last_error, ${isoSql(sql.raw('created_at'))} AS created_at,
+      ${isoSql(sql.raw('sent_at'))} AS sent_at
+    FROM outbox WHERE subscriber_id = ${id} ORDER BY id`)
+  const versions = new Set<number>()
+  if (row.subscriber?.consent_text_version != null) versions.add(Number(row.subscriber.consent_text_version))
+  for (const e of events) {
+    const v = (e.details as { consentTextVersion?: number } | null)?.consentTextVersion
+    if (v != null) versions.add(Number(v))
+  }
+  const consentTexts = versions.size === 0 ? [] : (await deps.database.rows<{ version: number, text: string, sha256: string, created_at: string }>(sql`
+    SELECT version, text, sha256, ${isoSql(sql.raw('created_at'))} AS created_at FROM consent_texts
+    WHERE version IN (${sql.join([...versions].map((v) => sql`${v}`), sql`, `)}) ORDER BY version`))
+    .map((c) => ({ version: Number(c.version), text: c.text, sha256: c.sha256, createdAt: c.created_at }))
+  const suppressed = (await deps.database.rows(sql`
+    SELECT 1 FROM suppressions WHERE email_hash = ${suppressionHash(deps.tokenSecret, emailNormalized)}`)).length > 0
+  return { email: emailNormalized, subscriber: row.subscriber, consentTexts, events, outbox, suppressed }
+}
+
+export type ErasureTarget = { emailNormalized: string } | { publicId: string }
+
+/**
+ * Erases one subscriber (Art. 17) in one statement: the subscribers row and its queued mail are deleted, their
+ * ledger events keep only time, type, method and non-personal details (no subscriber, IP or user agent), the
+ * address survives only as a suppression hash (E29), and an erasure event records who asked. Staff erasing an
+ * address that is not held still suppresses it (an objection, ICO). Returns whether a subscriber was deleted.
+ */
+export async function erase (deps: PrivacyDeps, target: ErasureTarget, who: Actor): Promise<boolean> {
+  const now = deps.now().toISOString()
+  const byEmail = 'emailNormalized' in target
+  const where: SQL = byEmail ? sql`email_normalized = ${target.emailNormalized}` : sql`public_id = ${target.publicId}`
+  // A subscriber erasing themselves leaves no IP or user agent behind; staff requests are audited with theirs.
+  const self = who.method === 'self-service'
+  const [row] = await deps.database.rows<{ erased: number }>(sql`
+    WITH target AS (
+      SELECT id, email_normalized FROM subscribers WHERE ${where} FOR UPDATE
+    ), anonymised AS (
+      UPDATE consent_events SET subscriber_id = NULL, ip = NULL, user_agent = NULL
+      WHERE subscriber_id IN (SELECT id FROM target) RETURNING id
+    ), gone AS (
+      DELETE FROM subscribers WHERE id IN (SELECT id FROM target) RETURNING id
+    ), suppressed AS (
+      INSERT INTO suppressions (email_hash, reason, created_at)
+      SELECT ${suppressionHashSql(deps.suppressionPads, sql.raw('address'))}, 'erasure', ${now}
+      FROM (SELECT email_normalized AS address FROM target
+        UNION SELECT ${byEmail ? target.emailNormalized : null}::text WHERE ${byEmail}) a
+      ON CONFLICT (email_hash) DO NOTHING
+    ), logged AS (
+      INSERT INTO consent_events (occurred_at, type, ip, user_agent, method, details)
+      VALUES (${now}, 'erasure', ${self ? null : who.ip ?? null}, ${self ? null : who.userAgent ?? null}, ${who.method},
+        jsonb_build_object('actor', ${who.actor}::text, 'found', EXISTS (SELECT 1 FROM target),
+          'anonymisedEvents', (SELECT count(*) FROM anonymised)))
+    )
+    SELECT (SELECT count(*) FROM gone)::int AS erased`)
+  return Number(row.erased) > 0
+}
