@@ -1,7 +1,7 @@
 // Proof of consent: versioned consent texts, the append-only consent ledger, and the export's audit trail (issue #7).
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, csvRecords, json, linkIn, pathOf, staff, testDatabase } from './helper.js'
+import { buildTestApp, csvRecords, form, json, linkIn, pathOf, staff, testDatabase } from './helper.js'
 import { ensureConsentText, sha256Hex } from '../src/domain/consent.js'
 import { CsvRecordCounter } from '../src/domain/ledger.js'
 
@@ -137,4 +137,17 @@ t.test('the CSV record counter counts records, not line breaks inside quoted cel
   await new Promise((resolve) => counter.once('end', resolve))
   t.equal(counter.records, 4)
   t.equal(Buffer.concat(out).toString(), 'a,b\n"x\ny",1\n"he said ""hi""\n",2\nplain,3\n', 'passes the bytes through unchanged')
+})
+
+t.test('the hosted form shows exactly the consent text that the sign-up is then recorded against', async (t) => {
+  const { app, database } = await buildTestApp(t, { CONSENT_TEXT: 'Send me the Policy Notes newsletter (about monthly).' })
+  const page = await app.inject({ url: '/?source=leaflet', headers: { accept: 'text/html' } })
+  t.match(page.body, /<p class="consent">Send me the Policy Notes newsletter \(about monthly\)\.<\/p>/)
+  const posted = await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'rae@example.org', source: 'leaflet' }) })
+  t.equal(posted.statusCode, 303)
+  t.equal((await app.inject({ url: posted.headers.location as string })).statusCode, 200)
+  const [row] = await database.rows<{ text: string, method: string, source: string }>(sql`
+    SELECT c.text, e.method, e.details->>'source' AS source FROM consent_events e
+    JOIN consent_texts c ON c.version = (e.details->>'consentTextVersion')::int WHERE e.type = 'signup'`)
+  t.same(row, { text: 'Send me the Policy Notes newsletter (about monthly).', method: 'form', source: 'leaflet' })
 })

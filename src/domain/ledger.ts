@@ -1,4 +1,4 @@
-// Consent ledger writes that are not part of a lifecycle statement: export audits and access records (issue #7).
+// The audited staff export: its consent-ledger event and its row count (issue #7 item 7).
 import { Transform, type TransformCallback } from 'node:stream'
 import { sql } from 'drizzle-orm'
 import type { CopyStream, Database } from '../db/client.js'
@@ -12,7 +12,7 @@ export interface Actor { actor: string, method: 'staff-api' | 'cli' | 'self-serv
  * even an interrupted download is on record; its row count is added once the stream has ended.
  */
 export async function auditedExport (database: Database, publicUrl: string, tokenSecret: string,
-  filter: ExportFilter, who: Actor, now: () => Date): Promise<CopyStream & { rows: Promise<number | undefined> }> {
+  filter: ExportFilter, who: Actor, now: () => Date): Promise<AuditedExport> {
   const filters = { status: filter.status, since: filter.since?.toISOString() ?? null }
   const [event] = await database.rows<{ id: number }>(sql`
     INSERT INTO consent_events (occurred_at, type, ip, user_agent, method, details)
@@ -32,7 +32,13 @@ export async function auditedExport (database: Database, publicUrl: string, toke
       UPDATE consent_events SET details = details || jsonb_build_object('rows', ${n}::int) WHERE id = ${event.id}`)
     return n
   })
-  return { stream: counter, cancel: copy.cancel, rows }
+  return { stream: counter, cancel: copy.cancel, rows, rowsSoFar: () => Math.max(0, counter.records - 1) }
+}
+
+export interface AuditedExport extends CopyStream {
+  /** The row count once the stream has ended (undefined if it was cut short); recorded in the ledger too. */
+  rows: Promise<number | undefined>
+  rowsSoFar(): number
 }
 
 /**
@@ -58,13 +64,4 @@ export class CsvRecordCounter extends Transform {
     }
     done(null, buf)
   }
-}
-
-/** Records a subject access or an erasure request's use of an address's data by staff (issue #7 item 5). */
-export async function recordAccess (database: Database, subscriberId: number | null, who: Actor, now: Date,
-  details: Record<string, unknown>): Promise<void> {
-  await database.rows(sql`
-    INSERT INTO consent_events (occurred_at, subscriber_id, type, ip, user_agent, method, details)
-    VALUES (${now.toISOString()}, ${subscriberId}, 'access', ${who.ip ?? null}, ${who.userAgent ?? null}, ${who.method},
-      ${JSON.stringify({ actor: who.actor, ...details })}::jsonb)`)
 }

@@ -1,0 +1,145 @@
+// Staff command line (issue #7): `npm run cli -- show|erase <email>`, `export [--status …] [--since …]`, `purge`.
+// The same domain functions and the same consent-ledger records as the HTTP endpoints, for staff with server access.
+import { once } from 'node:events'
+import { userInfo } from 'node:os'
+import { pathToFileURL } from 'node:url'
+import type { Writable } from 'node:stream'
+import { sql } from 'drizzle-orm'
+import { ConfigError, loadConfig, resolveTokenSecret, type Config } from './config.js'
+import { migrate, openDatabase, type Database } from './db/client.js'
+import { hmacPads } from './domain/consent.js'
+import { parseEmail } from './domain/email.js'
+import { EXPORT_STATUSES, type ExportFilter, type ExportStatus } from './domain/export.js'
+import { auditedExport, type Actor } from './domain/ledger.js'
+import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
+import { purge } from './domain/retention.js'
+
+export interface CliContext {
+  database: Database
+  config: Config & { tokenSecret: string }
+  stdout: Writable
+  stderr: Writable & { isTTY?: boolean }
+  now?: () => Date
+  /** Who runs it, for the ledger; defaults to the operating-system user. */
+  user?: string
+}
+
+const USAGE = `Usage: npm run cli -- <command>
+  show <email>                              everything held about an address, as JSON (subject access)
+  erase <email>                             erase an address; only a suppression hash remains
+  export [--status S] [--since DATE]        the staff CSV on stdout (S: ${EXPORT_STATUSES.join(', ')}; default confirmed)
+  purge                                     delete unconfirmed sign-ups past PENDING_RETENTION_DAYS now
+Tip: npm prints its own banner on stdout; use \`npm run --silent cli -- export > list.csv\`.
+`
+
+class UsageError extends Error {}
+
+/** Runs one command; returns the process exit code (0 ok, 1 not found or failed, 2 usage). */
+export async function runCli (argv: string[], ctx: CliContext): Promise<number> {
+  const now = ctx.now ?? (() => new Date())
+  const who: Actor = { actor: `cli:${ctx.user ?? userInfo().username}`, method: 'cli' }
+  const deps: PrivacyDeps = { database: ctx.database, now, tokenSecret: ctx.config.tokenSecret, suppressionPads: hmacPads(ctx.config.tokenSecret) }
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case 'show': {
+        const access = await subjectAccess(deps, emailArg(rest), who)
+        ctx.stdout.write(JSON.stringify(access, null, 2) + '\n')
+        if (!access.subscriber && !access.suppressed) { ctx.stderr.write('No data is held about this address.\n'); return 1 }
+        return 0
+      }
+      case 'erase': {
+        const held = await erase(deps, { emailNormalized: emailArg(rest) }, who)
+        ctx.stdout.write(JSON.stringify({ status: 'erased', held, suppressed: true }) + '\n')
+        return 0
+      }
+      case 'export':
+        return await exportCsv(ctx, exportFilter(rest), who, now)
+      case 'purge': {
+        const result = await purge(ctx.database, now(), ctx.config.pendingRetentionDays)
+        ctx.stdout.write(JSON.stringify(result) + '\n')
+        return 0
+      }
+      default:
+        throw new UsageError(command ? `Unknown command: ${command}` : 'No command given.')
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    ctx.stderr.write(`${err.message}\n${USAGE}`)
+    return 2
+  }
+}
+
+function emailArg (args: string[]): string {
+  if (args.length !== 1) throw new UsageError('Give exactly one email address.')
+  const parsed = parseEmail(args[0])
+  if (!parsed.ok) throw new UsageError(parsed.message)
+  return parsed.normalized
+}
+
+function exportFilter (args: string[]): ExportFilter {
+  const filter: ExportFilter = { status: 'confirmed' }
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1]]
+    if (flag === '--status' && (EXPORT_STATUSES as readonly string[]).includes(value)) filter.status = value as ExportStatus
+    else if (flag === '--since' && value && !Number.isNaN(Date.parse(value))) filter.since = new Date(value)
+    else throw new UsageError(`Bad export option: ${[flag, value].filter(Boolean).join(' ')}`)
+  }
+  return filter
+}
+
+async function exportCsv (ctx: CliContext, filter: ExportFilter, who: Actor, now: () => Date): Promise<number> {
+  const [total] = await ctx.database.rows<{ n: number }>(sql`
+    SELECT count(*)::int AS n FROM subscribers
+    WHERE (${filter.status} = 'all' OR status::text = ${filter.status})
+      AND (${filter.since?.toISOString() ?? null}::timestamptz IS NULL OR signed_up_at >= ${filter.since?.toISOString() ?? null}::timestamptz)`)
+  const copy = await auditedExport(ctx.database, ctx.config.publicUrl, ctx.config.tokenSecret, filter, who, now)
+  const progress = () => {
+    const done = copy.rowsSoFar()
+    const share = Number(total.n) ? done / Number(total.n) : 1
+    const bar = '#'.repeat(Math.round(share * 30)).padEnd(30, '.')
+    ctx.stderr.write(`\r[${bar}] ${done}/${total.n} rows`)
+  }
+  // A progress bar only where someone watches; a log file gets the closing line alone.
+  const timer = ctx.stderr.isTTY ? setInterval(progress, 250) : undefined
+  try {
+    for await (const chunk of copy.stream) {
+      if (!ctx.stdout.write(chunk)) await once(ctx.stdout, 'drain')
+    }
+  } finally {
+    clearInterval(timer)
+  }
+  const rows = await copy.rows
+  if (ctx.stderr.isTTY) progress()
+  ctx.stderr.write(`${ctx.stderr.isTTY ? '\n' : ''}Exported ${rows} rows (${filter.status}${filter.since ? ` since ${filter.since.toISOString()}` : ''}).\n`)
+  return 0
+}
+
+/* c8 ignore start: the process entry point; runCli above is what the tests drive */
+async function main (): Promise<number> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`Configuration error: ${err.message}\n`)
+    return 1
+  }
+  // Embedded mode: PGlite is single-process, so stop the server first (or use the HTTP endpoints).
+  const opts = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 }
+  const database = await openDatabase(opts)
+  try {
+    await migrate(opts, database)
+    return await runCli(process.argv.slice(2), { database, config: { ...config, tokenSecret: resolveTokenSecret(config) }, stdout: process.stdout, stderr: process.stderr })
+  } finally {
+    await database.close()
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().then((code) => { process.exitCode = code }, (err) => {
+    process.stderr.write(`joinlist cli failed: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exitCode = 1
+  })
+}
+/* c8 ignore stop */
