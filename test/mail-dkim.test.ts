@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js'
 import { ConfigError, loadConfig } from '../src/config.js'
-import { dkimDnsRecord, dkimSigning } from '../src/mail/dkim.js'
+import { dkimAligned, dkimDnsRecord, dkimSigning } from '../src/mail/dkim.js'
 import { buildTestApp, json, linkIn, pathOf, testConfig } from './helper.js'
 import { valueOf } from './mail-helper.js'
 
@@ -86,4 +86,12 @@ t.test('a bad DKIM setting stops the start with one line naming the variable', a
   const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
   t.throws(() => dkim({ DKIM_PRIVATE_KEY: ed25519 }), /^DKIM_PRIVATE_KEY: must be an RSA key/)
   t.throws(() => dkim({ DKIM_PRIVATE_KEY: rsaKey(512) }), /at least 1024 bits/)
+})
+
+t.test('DMARC alignment of the DKIM domain with the From domain (relaxed: parent or subdomain)', async (t) => {
+  t.ok(dkimAligned('mail.example.org', 'mail.example.org'))
+  t.ok(dkimAligned('mail.example.org', 'example.org'), 'd= the parent domain')
+  t.ok(dkimAligned('example.org', 'news.example.org'))
+  t.notOk(dkimAligned('example.org', 'example.net'))
+  t.notOk(dkimAligned('example.org', 'badexample.org'), 'a suffix that is not a label boundary')
 })

@@ -61,3 +61,13 @@ export function dkimDnsRecord (privateKeyPem: string): string {
   const spki = createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'der' })
   return `v=DKIM1; k=rsa; p=${spki.toString('base64')}`
 }
+
+/**
+ * Whether a DKIM pass counts for DMARC: relaxed alignment (RFC 7489 §3.1.1) wants d= to share the From domain's
+ * organisational domain. Approximated as: one domain equals or is a subdomain of the other.
+ */
+export function dkimAligned (fromDomain: string, dkimDomain: string): boolean {
+  const from = fromDomain.toLowerCase()
+  const d = dkimDomain.toLowerCase()
+  return from === d || from.endsWith(`.${d}`) || d.endsWith(`.${from}`)
+}
