@@ -24,7 +24,7 @@ t.test('without SMTP_URL the confirmation mail lands in DATA_DIR/mail as a compl
   t.equal((await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'kim@example.org', name: 'Kim' }) })).statusCode, 202)
   const dir = join(dataDir, 'mail')
   await waitUntil(() => { try { return readdirSync(dir).some((f) => f.endsWith('.eml')) } catch { return false } })
-  const [file] = readdirSync(dir)
+  const file = readdirSync(dir).find((f) => f.endsWith('.eml'))!
   const raw = readFileSync(join(dir, file), 'utf8')
   const mail = await simpleParser(raw)
   t.equal(mail.subject, 'Confirm your subscription to Policy Notes')

@@ -1,5 +1,5 @@
 // Mail transports: SMTP through nodemailer's pool, or (embedded mode) a local mailbox of .eml files.
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import nodemailer from 'nodemailer'
 import type Mail from 'nodemailer/lib/mailer/index.js'
@@ -43,7 +43,10 @@ export function mailboxMailer (dir: string): Mailer {
       const info = await transport.sendMail(message)
       const stamp = new Date().toISOString().replace(/[:.]/g, '-')
       const id = String(info.messageId).replace(/[^A-Za-z0-9@.-]/g, '')
-      await writeFile(join(dir, `${stamp}-${id}.eml`), info.message as Buffer)
+      // Written aside, then renamed: a mail client (or a test) watching the folder never opens a half-written file.
+      const file = join(dir, `${stamp}-${id}.eml`)
+      await writeFile(`${file}.tmp`, info.message as Buffer)
+      await rename(`${file}.tmp`, file)
     },
     close () {}
   }
