@@ -31,6 +31,25 @@ t.test('sign-ups left unconfirmed past the retention period are deleted with the
   t.equal(Number(outbox.n), 2, 'the purged sign-up took its queued mail with it')
 })
 
+t.test('an unsubscribed address that signed up again without confirming stays suppressed, but loses that sign-up\'s IP and user agent', async (t) => {
+  const { app, smtp, database, clock } = await buildTestApp(t, { CONFIRM_COOLDOWN_MINUTES: '0' })
+  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'uma@example.org' }) })
+  const [confirmation] = await smtp.waitFor(1)
+  await app.inject({ method: 'POST', url: pathOf(linkIn(confirmation, '/confirm/')), headers: { accept: 'application/json' } })
+  const [, welcome] = await smtp.waitFor(2)
+  await app.inject({ method: 'POST', url: pathOf(linkIn(welcome, '/unsubscribe/')), headers: { accept: 'application/json', 'user-agent': 'Leaver/1.0' } })
+  clock.advance(DAY)
+  await app.inject({ method: 'POST', url: '/subscribe', payload: JSON.stringify({ email: 'uma@example.org' }), headers: { 'content-type': 'application/json', 'user-agent': 'Again/2.0' } })
+
+  clock.advance(31 * DAY)
+  t.match(await app.retention.runOnce(), { skipped: false, deleted: 0 })
+  const [row] = await database.rows(sql`SELECT status, signup_ip, signup_user_agent, confirm_token_hash FROM subscribers`)
+  t.same(row, { status: 'unsubscribed', signup_ip: null, signup_user_agent: null, confirm_token_hash: null })
+  const ledger = await database.rows<{ type: string, user_agent: string | null }>(sql`SELECT type, user_agent FROM consent_events ORDER BY id`)
+  t.same(ledger.map((e) => [e.type, e.user_agent]), [['signup', 'lightMyRequest'], ['confirm', 'lightMyRequest'], ['unsubscribe', 'Leaver/1.0'], ['resubscribe', null]],
+    'the proof of the real consent and of the unsubscribe stays')
+})
+
 t.test('expired confirmation tokens are cleared by the purge', async (t) => {
   const { app, smtp, database, clock } = await buildTestApp(t, { CONFIRM_TTL_HOURS: '72' })
   await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'slow@example.org' }) })

@@ -25,6 +25,17 @@ export async function purge (database: Database, now: Date, retentionDays: numbe
         WHERE subscriber_id IN (SELECT id FROM gone)
       )
       SELECT count(*)::int AS n FROM gone`))
+    // An unsubscribed address that signed up again but never confirmed stays unsubscribed (its suppression, E29),
+    // but the evidence of that unconfirmed sign-up goes like any other: IP and user agent, in the row and the ledger.
+    await tx.execute(sql`
+      WITH stale AS (
+        UPDATE subscribers SET signup_ip = NULL, signup_user_agent = NULL
+        WHERE status = 'unsubscribed' AND signed_up_at > unsubscribed_at AND signed_up_at < ${cutoff}
+          AND (signup_ip IS NOT NULL OR signup_user_agent IS NOT NULL)
+        RETURNING id, unsubscribed_at
+      )
+      UPDATE consent_events e SET ip = NULL, user_agent = NULL
+      FROM stale WHERE e.subscriber_id = stale.id AND e.type = 'resubscribe' AND e.occurred_at > stale.unsubscribed_at`)
     // A separate statement: two CTEs of one statement must not modify the same row.
     const [cleared] = rowsOf<{ n: number }>(await tx.execute(sql`
       WITH cleared AS (
