@@ -38,7 +38,7 @@ export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string,
         'signup_ip', host(t.signup_ip), 'confirm_ip', host(t.confirm_ip)) FROM target t) AS subscriber`)
   const id = row.id === null ? null : Number(row.id)
   const events = id === null ? [] : await deps.database.rows<Record<string, unknown>>(sql`
-    SELECT id, ${isoSql(sql.raw('occurred_at'))} AS occurred_at, type, host(ip) AS ip, user_agent, method, details
+    SELECT ${isoSql(sql.raw('occurred_at'))} AS occurred_at, type, host(ip) AS ip, user_agent, method, details
     FROM consent_events WHERE subscriber_id = ${id} ORDER BY id`)
   const outbox = id === null ? [] : await deps.database.rows<Record<string, unknown>>(sql`
     SELECT kind, status, message_id, attempts, last_error, ${isoSql(sql.raw('created_at'))} AS created_at,

@@ -17,6 +17,19 @@ const emailParams = z.object({
   })
 })
 
+const errorBody = z.object({ error: z.string(), message: z.string() })
+const row = z.record(z.string(), z.unknown())
+const consentTextBody = z.object({ version: z.number(), text: z.string(), sha256: z.string(), createdAt: z.string() })
+const accessBody = z.object({
+  email: z.string(),
+  subscriber: row.nullable(),
+  consentTexts: z.array(consentTextBody),
+  events: z.array(row),
+  outbox: z.array(row),
+  suppressed: z.boolean()
+})
+const erasedBody = z.object({ status: z.literal('erased'), held: z.boolean(), suppressed: z.literal(true) })
+
 export const staffWho = (request: FastifyRequest): Actor => ({
   actor: staffActor(request),
   method: 'staff-api',
@@ -32,7 +45,10 @@ export default async function privacyRoutes (fastify: FastifyInstance) {
 
   app.get('/admin/consent-texts/:version', {
     onRequest: requireStaff,
-    schema: { params: z.object({ version: z.coerce.number({ error: 'version must be a number.' }).int().min(1).max(2 ** 31 - 1) }) }
+    schema: {
+      params: z.object({ version: z.coerce.number({ error: 'version must be a number.' }).int().min(1).max(2 ** 31 - 1) }),
+      response: { 200: consentTextBody, 404: errorBody }
+    }
   }, async (request, reply) => {
     const text = await getConsentText(app.database, request.params.version)
     if (!text) return reply.code(404).send({ error: 'not_found', message: `There is no consent text version ${request.params.version}.` })
@@ -40,7 +56,7 @@ export default async function privacyRoutes (fastify: FastifyInstance) {
   })
 
   // Subject access (Art. 15): everything held about the address, with its ledger.
-  app.get('/admin/subscribers/:email', { onRequest: requireStaff, schema: { params: emailParams } }, async (request, reply) => {
+  app.get('/admin/subscribers/:email', { onRequest: requireStaff, schema: { params: emailParams, response: { 200: accessBody, 404: errorBody } } }, async (request, reply) => {
     const access = await subjectAccess(deps(), request.params.email, staffWho(request))
     reply.header('cache-control', 'no-store')
     if (!access.subscriber && !access.suppressed) {
@@ -50,9 +66,9 @@ export default async function privacyRoutes (fastify: FastifyInstance) {
   })
 
   // Erasure (Art. 17): idempotent; the address stays suppressed (a hash only).
-  app.delete('/admin/subscribers/:email', { onRequest: requireStaff, schema: { params: emailParams } }, async (request) => {
+  app.delete('/admin/subscribers/:email', { onRequest: requireStaff, schema: { params: emailParams, response: { 200: erasedBody } } }, async (request) => {
     const erased = await erase(deps(), { emailNormalized: request.params.email }, staffWho(request))
     request.log.info({ erased }, 'erasure by staff')
-    return { status: 'erased', held: erased, suppressed: true }
+    return { status: 'erased' as const, held: erased, suppressed: true as const }
   })
 }
