@@ -40,6 +40,8 @@ export class OutboxWorker {
   private running: Promise<void> | undefined
   private stopped = true
   private again = false
+  private sentQueue: Array<{ id: number, resolve: () => void, reject: (err: unknown) => void }> = []
+  private flushingSent = false
 
   constructor (
     private readonly database: Database,
@@ -75,23 +77,47 @@ export class OutboxWorker {
   }
 
   private async loop (): Promise<void> {
+    // A sliding window, not batch by batch: waiting for a whole batch leaves SMTP connections idle behind its
+    // slowest message. Claim again as soon as half the window is free (the mail bench: 0.6× → see README).
+    const inFlight = new Set<Promise<void>>()
+    const window = this.opts.batchSize
     try {
-      // Keep going while batches come back full; then wait for the next poll or kick.
-      while (!this.stopped && await this.runOnce() === this.opts.batchSize) { /* next batch */ }
+      let more = true
+      while (!this.stopped && more) {
+        const room = window - inFlight.size
+        const batch = await this.claim(room)
+        more = batch.length === room
+        for (const m of batch) {
+          const sending: Promise<void> = this.deliver(m)
+            .catch((err) => { this.log.error({ err, outboxId: m.id }, 'outbox message failed; it is retried when its lease ends') })
+            .finally(() => inFlight.delete(sending))
+          inFlight.add(sending)
+        }
+        while (inFlight.size > (more ? window / 2 : 0)) await Promise.race(inFlight)
+      }
     } catch (err) {
       this.log.error({ err }, 'outbox pass failed; retrying at the next poll')
+    } finally {
+      await Promise.all(inFlight)
     }
   }
 
   /** Claims and sends one batch; returns how many messages it claimed. */
   async runOnce (): Promise<number> {
+    const batch = await this.claim(this.opts.batchSize)
+    await Promise.all(batch.map((m) => this.deliver(m)))
+    return batch.length
+  }
+
+  /** Leases up to `limit` due messages to this process. */
+  private async claim (limit: number): Promise<Claimed[]> {
     const now = this.now()
     const leaseEnd = new Date(now.getTime() + this.opts.leaseSeconds * 1000)
-    const batch = await this.database.rows<Claimed>(sql`
+    return await this.database.rows<Claimed>(sql`
       WITH due AS (
         SELECT id FROM outbox
         WHERE status IN ('pending', 'sending') AND next_attempt_at <= ${now.toISOString()}
-        ORDER BY next_attempt_at LIMIT ${this.opts.batchSize}
+        ORDER BY next_attempt_at LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
       ), claimed AS (
         UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1, next_attempt_at = ${leaseEnd.toISOString()}
@@ -101,8 +127,6 @@ export class OutboxWorker {
       SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, s.email, s.name, s.public_id,
         s.status AS subscriber_status
       FROM claimed c JOIN subscribers s ON s.id = c.subscriber_id`)
-    await Promise.all(batch.map((m) => this.deliver(m)))
-    return batch.length
   }
 
   private async deliver (m: Claimed): Promise<void> {
@@ -127,7 +151,7 @@ export class OutboxWorker {
       await this.failed(m, err, to)
       return
     }
-    await this.finish(m.id, 'sent', null)
+    await this.markSent(m.id)
     this.log.info({ outboxId: m.id, kind: m.kind, to }, 'mail sent')
     // Embedded mode has no real mail: the link goes to the log on purpose, so a newcomer can follow it.
     if (this.mailer.kind === 'mailbox' && m.kind === 'confirmation') {
@@ -151,6 +175,34 @@ export class OutboxWorker {
       WHERE id = ${m.id} AND status = 'sending'`)
     this.log.warn({ outboxId: m.id, kind: m.kind, to, attempts: m.attempts, retryInMs: Math.round(delay), reason },
       'mail failed; will retry')
+  }
+
+  /**
+   * Marks a message sent. Rows finishing while an update is in flight go together in the next one (like a group
+   * commit): one UPDATE per handful of mails instead of one per mail, the mail bench's largest database cost.
+   */
+  private markSent (id: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.sentQueue.push({ id, resolve, reject })
+      if (!this.flushingSent) void this.flushSent()
+    })
+  }
+
+  private async flushSent (): Promise<void> {
+    this.flushingSent = true
+    while (this.sentQueue.length > 0) {
+      const batch = this.sentQueue.splice(0)
+      try {
+        // The ids as one text parameter: the statement text stays the same whatever the batch size (it is prepared once).
+        await this.database.rows(sql`
+          UPDATE outbox SET status = 'sent', payload = NULL, last_error = NULL, sent_at = ${this.now().toISOString()}
+          WHERE id = ANY(string_to_array(${batch.map((b) => b.id).join(',')}, ',')::bigint[])`)
+        for (const b of batch) b.resolve()
+      } catch (err) {
+        for (const b of batch) b.reject(err)
+      }
+    }
+    this.flushingSent = false
   }
 
   private async finish (id: number, status: 'sent' | 'dead' | 'cancelled', reason: string | null): Promise<void> {

@@ -1,0 +1,92 @@
+// Mail drain bench: 5,000 confirmation mails in the outbox, drained by the app's worker into a real SMTP sink,
+// against nodemailer's pool sending 5,000 prepared mails straight to the same sink (before and after).
+import { appEnv, cpuDuring, cpuMs, freePort, root, sleep, startNode, stopChild, waitFor200 } from './lib.mjs'
+
+const nextMessage = (child, type) => new Promise((resolve, reject) => {
+  const onMessage = (msg) => { if (msg.type === type) { cleanup(); resolve(msg) } }
+  const onExit = (code) => { cleanup(); reject(new Error(`child exited ${code} while waiting for ${type}`)) }
+  const cleanup = () => { child.off('message', onMessage); child.off('exit', onExit) }
+  child.on('message', onMessage)
+  child.once('exit', onExit)
+})
+
+async function expect (sink, n) {
+  const ack = nextMessage(sink, 'expecting')
+  sink.send({ cmd: 'expect', n })
+  await ack
+  // Wrapped, so awaiting expect() waits for the acknowledgement only, not for the last mail.
+  return { done: nextMessage(sink, 'done') }
+}
+
+async function settledStats (sink) {
+  await sleep(1000) // anything sent twice arrives in this second too
+  const stats = nextMessage(sink, 'stats')
+  sink.send({ cmd: 'stats' })
+  return stats
+}
+
+async function rawPool (sink, smtpUrl, count, poolSize) {
+  const raw = startNode(`${root}bench/raw-pool.mjs`, { SMTP_URL: smtpUrl, COUNT: String(count), SMTP_POOL_SIZE: String(poolSize) }, { label: 'raw-pool', ipc: true })
+  await nextMessage(raw.child, 'ready')
+  const { done } = await expect(sink, count)
+  const started = performance.now()
+  const cpuBefore = cpuMs([raw.child.pid]).get(raw.child.pid)
+  raw.child.send({ cmd: 'go' })
+  await done
+  const ms = performance.now() - started
+  const sent = await nextMessage(raw.child, 'sent')
+  const cpuPerMail = (cpuMs([raw.child.pid]).get(raw.child.pid) - cpuBefore) / count
+  await stopChild(raw.child)
+  const stats = await settledStats(sink)
+  return { ms, perSec: count / (ms / 1000), cpuMsPerMail: cpuPerMail, failed: sent.failed, received: stats.received, duplicates: stats.duplicates }
+}
+
+export async function mailBench ({ db, log, count = 5000, poolSize = 5 }) {
+  await db.sql`TRUNCATE subscribers, outbox RESTART IDENTITY CASCADE`
+  const sinkProc = startNode(`${root}bench/smtp-sink.mjs`, {}, { label: 'smtp-sink', ipc: true })
+  const sink = sinkProc.child
+  const { port: smtpPort } = await nextMessage(sink, 'listening')
+  const smtpUrl = `smtp://127.0.0.1:${smtpPort}`
+  const port = await freePort()
+  const app = startNode(`${root}dist/server.js`, appEnv(port, db.url, {
+    WORKER: 'true', SMTP_URL: smtpUrl, SMTP_POOL_SIZE: String(poolSize), WORKER_POLL_MS: '100'
+  }), { label: 'mail' })
+  try {
+    await waitFor200(`http://127.0.0.1:${port}/readyz`, app.child)
+    log(`mail: nodemailer pool (${poolSize} connections), ${count} prepared mails, first pass`)
+    const raw1 = await rawPool(sink, smtpUrl, count, poolSize)
+
+    log(`mail: outbox worker draining ${count} confirmation mails`)
+    const { done } = await expect(sink, count)
+    let started = 0
+    const { serverCpuMs, dbCpuMs, result: ms } = await cpuDuring(db.sql, db.name, app.child.pid, 'joinlist', async () => {
+      started = performance.now()
+      // One statement, so the worker sees all of them at once: pending sign-ups, each with its confirmation mail.
+      await db.sql`
+        WITH s AS (
+          INSERT INTO subscribers (email, email_normalized, confirm_token_hash, confirm_token_expires_at, confirm_sent_at)
+          SELECT 'drain' || g || '@example.com', 'drain' || g || '@example.com', md5(g::text), now() + interval '3 days', now()
+          FROM generate_series(1, ${count}::int) g
+          RETURNING id
+        )
+        INSERT INTO outbox (subscriber_id, kind, message_id, payload)
+        SELECT id, 'confirmation', '<drain-' || id || '@mail.example.org>', jsonb_build_object('token', 'tok' || md5(id::text))
+        FROM s`
+      await done
+      return performance.now() - started
+    })
+    const stats = await settledStats(sink)
+    const [rows] = await db.sql`SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent,
+      count(*) FILTER (WHERE attempts > 1)::int AS retried FROM outbox`
+    const worker = { ms, perSec: count / (ms / 1000), cpuMsPerMail: serverCpuMs / count, dbCpuMsPerMail: dbCpuMs / count, received: stats.received, duplicates: stats.duplicates, outboxSent: rows.sent, outboxRetried: rows.retried }
+
+    log(`mail: nodemailer pool (${poolSize} connections), second pass`)
+    const raw2 = await rawPool(sink, smtpUrl, count, poolSize)
+    const rawPerSec = (raw1.perSec + raw2.perSec) / 2
+    const rawCpuMsPerMail = (raw1.cpuMsPerMail + raw2.cpuMsPerMail) / 2
+    return { count, poolSize, raw1, raw2, rawPerSec, rawCpuMsPerMail, worker, ratio: worker.perSec / rawPerSec }
+  } finally {
+    await stopChild(app.child)
+    await stopChild(sink)
+  }
+}

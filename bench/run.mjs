@@ -1,0 +1,76 @@
+// `npm run bench`: sign-up, export, mail drain and start time, each against a reference measured in the same run
+// on this machine. Prints one table and writes bench/results.json. Needs a built dist/ and a PostgreSQL server.
+// BENCH_SECONDS (default 5) × BENCH_ROUNDS (3) sets the sign-up load runs; BENCH_ONLY=signup,export,mail,start picks sections.
+import { writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { benchDatabase, RATE_LIMITS_RAISED, round, root } from './lib.mjs'
+import { signupBench } from './signup.mjs'
+import { exportBench } from './export.mjs'
+import { mailBench } from './mail.mjs'
+import { startBench } from './start.mjs'
+
+const adminUrl = process.env.DATABASE_URL || 'postgres://root@127.0.0.1:5432/test'
+const seconds = Number(process.env.BENCH_SECONDS || 5)
+const rounds = Number(process.env.BENCH_ROUNDS || 3)
+const only = new Set((process.env.BENCH_ONLY || 'signup,export,mail,start').split(','))
+const exportSizes = (process.env.BENCH_EXPORT_ROWS || '100000,1000000').split(',').map(Number)
+const t0 = performance.now()
+const log = (msg) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`)
+
+const results = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model }
+log(`database: a fresh joinlist_bench_${process.pid} on ${new URL(adminUrl).host}`)
+log(`rate limits raised for the run: ${Object.entries(RATE_LIMITS_RAISED).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+const db = await benchDatabase(adminUrl)
+try {
+  if (only.has('signup')) results.signup = await signupBench({ db, seconds, rounds, poolSize: 10, log })
+  if (only.has('export')) results.export = await exportBench({ db, log, sizes: exportSizes })
+  if (only.has('mail')) results.mail = await mailBench({ db, log })
+  if (only.has('start')) results.start = await startBench({ db, log })
+} finally {
+  await db.drop()
+}
+results.totalSeconds = round((performance.now() - t0) / 1000, 1)
+
+const table = []
+const row = (what, measured, reference, ratio, target, met) =>
+  table.push([what, measured, reference, ratio === undefined ? '' : `${ratio.toFixed(2)}×`, target, met === undefined ? '' : (met ? 'yes' : 'NO')])
+if (results.signup) {
+  const s = results.signup
+  const ref = s.reference
+  const cpu = (r) => `${r.serverCpuMsPerReq.toFixed(2)} + ${r.dbCpuMsPerReq.toFixed(2)}`
+  for (const [key, label] of [['json', 'JSON'], ['form', 'form'], ['jsonNoLog', 'JSON, LOG_LEVEL=warn']]) {
+    const r = s[key]
+    row(`signup ${label}: req/s`, round(r.reqPerSec), round(ref.reqPerSec), r.reqPerSecRatio, '≥ 0.90×', r.reqPerSecRatio >= 0.9)
+    row(`signup ${label}: p50 / p99 ms`, `${r.p50} / ${r.p99}`, `${ref.p50} / ${ref.p99}`, r.p99Ratio, 'p99 ≤ 1.20×', r.p99Ratio <= 1.2)
+    row(`signup ${label}: CPU ms/req node + PG`, cpu(r), cpu(ref), undefined, '', undefined)
+  }
+}
+for (const e of results.export ?? []) {
+  const k = e.rows >= 1e6 ? `${e.rows / 1e6}M` : `${e.rows / 1e3}k`
+  row(`export ${k} rows: s to end of body`, round(e.httpMs / 1000, 2), round(e.psqlMs / 1000, 2), e.ratio, '≤ 1.50×', e.ratio <= 1.5)
+  row(`export ${k} rows: server peak RSS MB`, round(e.serverPeakRssMb), `(idle ${round(e.serverRssBeforeMb)})`, undefined, '≤ 100 MB', e.serverPeakRssMb <= 100)
+  row(`export ${k} rows: bytes identical to psql`, e.identicalToPsql ? 'yes' : 'NO', `${round(e.bytes / 1e6, 1)} MB`, undefined, 'same bytes', e.identicalToPsql)
+}
+if (results.mail) {
+  const m = results.mail
+  row(`mail drain ${m.count}: mails/s`, round(m.worker.perSec), round(m.rawPerSec), m.ratio, '≥ 0.80×', m.ratio >= 0.8)
+  row('mail drain: CPU ms/mail node + PG', `${m.worker.cpuMsPerMail.toFixed(2)} + ${m.worker.dbCpuMsPerMail.toFixed(2)}`, `${m.rawCpuMsPerMail.toFixed(2)} + 0`, undefined, '', undefined)
+  const twice = m.worker.duplicates + m.worker.outboxRetried
+  row('mail drain: sent twice / missing', `${twice} / ${m.count - m.worker.received}`, '', undefined, '0 / 0', twice === 0 && m.worker.received === m.count)
+}
+if (results.start) {
+  const s = results.start
+  row('start → /readyz 200, PostgreSQL ms (median)', round(s.postgresMedianMs), '', undefined, '≤ 1000 ms', s.postgresMedianMs <= 1000)
+  row('start → /readyz 200, embedded ms: first / restart', `${round(s.embeddedFirstMs)} / ${round(s.embeddedMedianMs)}`, '', undefined, '', undefined)
+}
+
+const head = ['', 'Joinlist', 'reference', 'ratio', 'target', 'met']
+const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => String(r[i]).length)))
+const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`
+console.log(`\nJoinlist bench, ${results.date.slice(0, 16).replace('T', ' ')} UTC, ${results.cpus} × ${results.cpuModel}, Node ${results.node}, ${results.totalSeconds} s`)
+console.log(line(head))
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
+for (const r of table) console.log(line(r))
+results.table = table
+writeFileSync(`${root}bench/results.json`, JSON.stringify(results, null, 2) + '\n')
+log('wrote bench/results.json')
