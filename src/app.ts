@@ -1,7 +1,6 @@
 // The app factory: builds the Fastify instance from a config object; src/server.ts is the only file that listens.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
@@ -12,6 +11,7 @@ import mailerPlugin from './plugins/mailer.js'
 import outboxPlugin from './plugins/outbox.js'
 import retentionPlugin from './plugins/retention.js'
 import errorsPlugin from './plugins/errors.js'
+import securityHeaders from './plugins/security-headers.js'
 import healthRoutes from './routes/health.js'
 import publicRoutes from './routes/public.js'
 import tokenRoutes from './routes/tokens.js'
@@ -51,7 +51,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   // Only JSON and urlencoded bodies (plus multipart on the one-click route); text/plain gets 415.
   app.removeContentTypeParser('text/plain')
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
-  await app.register(helmet, {
+  await app.register(securityHeaders, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'none'"],
