@@ -1,7 +1,8 @@
 // The mail reference: nodemailer's pooled SMTP transport sending n prepared confirmation mails straight to the
 // sink, as fast as the pool takes them. Same pool size, same message builder as the outbox worker.
 import nodemailer from 'nodemailer'
-import { confirmationMail } from '../dist/mail/messages.js'
+import { loadConfig } from '../dist/config.js'
+import { confirmationMail, mailSettings } from '../dist/mail/messages.js'
 
 const n = Number(process.env.COUNT)
 const url = new URL(process.env.SMTP_URL)
@@ -12,9 +13,10 @@ const transport = nodemailer.createTransport({
   host: url.hostname,
   port: Number(url.port)
 })
+// The app's own templates and sender, as the worker uses them.
+const settings = mailSettings(loadConfig({ PUBLIC_URL: 'https://news.example.org' }))
 const messages = Array.from({ length: n }, (_, i) => confirmationMail({
-  listName: 'Bench List',
-  from: 'Bench List <news@mail.example.org>',
+  ...settings,
   to: { address: `raw${i}@example.com`, name: null },
   messageId: `<raw-${i}-${process.pid}@mail.example.org>`
 }, `https://news.example.org/confirm/${'x'.repeat(43)}${i}`, 72))

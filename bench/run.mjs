@@ -53,10 +53,10 @@ for (const e of results.export ?? []) {
 }
 if (results.mail) {
   const m = results.mail
-  row(`mail drain ${m.count}: mails/s`, round(m.worker.perSec), round(m.rawPerSec), m.ratio, '≥ 0.80×', m.ratio >= 0.8)
+  row(`mail drain ${m.count} × ${m.workers.length}: mails/s`, round(m.worker.perSec), round(m.rawPerSec), m.ratio, '≥ 0.80×', m.ratio >= 0.8)
   row('mail drain: CPU ms/mail node + PG', `${m.worker.cpuMsPerMail.toFixed(2)} + ${m.worker.dbCpuMsPerMail.toFixed(2)}`, `${m.rawCpuMsPerMail.toFixed(2)} + 0`, undefined, '', undefined)
   const twice = m.worker.duplicates + m.worker.outboxRetried
-  row('mail drain: sent twice / missing', `${twice} / ${m.count - m.worker.received}`, '', undefined, '0 / 0', twice === 0 && m.worker.received === m.count)
+  row('mail drain: sent twice / missing', `${twice} / ${m.count * m.workers.length - m.worker.received}`, '', undefined, '0 / 0', twice === 0 && m.worker.received === m.count * m.workers.length)
 }
 if (results.start) {
   const s = results.start

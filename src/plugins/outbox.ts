@@ -10,7 +10,8 @@ export default fp(async (app) => {
     tokenSecret: config.tokenSecret,
     confirmTtlHours: config.confirmTtlHours,
     pollMs: config.workerPollMs,
-    batchSize: config.smtpPoolSize * 4,
+    // Deep enough that the SMTP pool never waits for the next claim (the mail bench: ×4 kept it at 0.7× the raw pool).
+    batchSize: config.smtpPoolSize * 20,
     leaseSeconds: config.outboxLeaseSeconds,
     retryBaseMs: config.outboxRetryBaseMs,
     retryMaxMs: config.outboxRetryMaxMs,
