@@ -41,6 +41,9 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     // Our own token-free request log line: the default one would log URLs that carry tokens (STANDARDS C25).
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // The embedded database's first start (create + migrate) took over fastify's default 10 s on a busy 2-core
+    // machine in the start bench (issue #5), and the process gave up: allow it a minute.
+    pluginTimeout: 60_000,
     routerOptions: { ignoreTrailingSlash: true }
   })
   app.setValidatorCompiler(validatorCompiler)
