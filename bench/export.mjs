@@ -11,7 +11,7 @@ import { ADMIN_TOKEN, PUBLIC_URL, TOKEN_SECRET, appEnv, freePort, peakRss, root,
 export async function seed (sql, from, to) {
   await sql`
     INSERT INTO subscribers (email, email_normalized, name, status, source, signed_up_at, signup_ip, signup_user_agent,
-      consent_text, confirmed_at, confirm_ip, unsubscribed_at)
+      confirmed_at, confirm_ip, unsubscribed_at)
     SELECT 'Seed.' || g || '@Example.com', 'seed.' || g || '@example.com',
       CASE WHEN g % 10 = 0 THEN '=HYPERLINK("http://x", "y")' WHEN g % 3 = 0 THEN NULL ELSE 'Name, "' || g || '"' END,
       (ARRAY['pending', 'confirmed', 'unsubscribed'])[g % 3 + 1]::subscriber_status,
@@ -19,7 +19,6 @@ export async function seed (sql, from, to) {
       timestamptz '2026-01-01 00:00:00.123Z' + g * interval '1 second',
       ('192.0.2.' || (g % 250))::inet,
       'Mozilla/5.0 (X11; Linux x86_64) bench/' || g,
-      'I agree to receive emails.',
       CASE WHEN g % 3 <> 0 THEN timestamptz '2026-02-01 00:00:00Z' + g * interval '1 second' END,
       CASE WHEN g % 3 <> 0 THEN '2001:db8::1'::inet END,
       CASE WHEN g % 3 = 2 THEN timestamptz '2026-03-01 00:00:00Z' + g * interval '1 second' END
