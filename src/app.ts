@@ -1,7 +1,6 @@
 // The app factory: builds the Fastify instance from a config object; src/server.ts is the only file that listens.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
-import rateLimit from '@fastify/rate-limit'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
@@ -12,6 +11,7 @@ import outboxPlugin from './plugins/outbox.js'
 import retentionPlugin from './plugins/retention.js'
 import errorsPlugin from './plugins/errors.js'
 import securityHeaders from './plugins/security-headers.js'
+import rateLimitsPlugin from './security/rate-limits.js'
 import healthRoutes from './routes/health.js'
 import publicRoutes from './routes/public.js'
 import tokenRoutes from './routes/tokens.js'
@@ -56,11 +56,15 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
   await app.register(securityHeaders, {
     contentSecurityPolicy: {
+      // Exactly these directives: helmet's defaults would add script-src 'self' and font sources (issue #3).
+      useDefaults: false,
       directives: {
         defaultSrc: ["'none'"],
+        scriptSrc: ["'none'"],
         styleSrc: ["'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
+        // Browsers apply form-action to the redirect after a post too (the optional `redirect` field).
+        formAction: ["'self'", ...config.allowedRedirectOrigins],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
         // Only meaningful when served over https; on a plain-http PUBLIC_URL it would break form posts.
@@ -70,8 +74,8 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     strictTransportSecurity: config.publicUrl.startsWith('https:'),
     referrerPolicy: { policy: 'no-referrer' }
   })
-  await app.register(rateLimit, { global: false })
   await app.register(errorsPlugin)
+  await app.register(rateLimitsPlugin)
   // Mailer first: it checks the mail templates and DKIM key, so a broken one stops the start before any connection.
   await app.register(mailerPlugin, { mailer: deps.mailer })
   await app.register(databasePlugin, { database: deps.database })

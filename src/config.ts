@@ -49,7 +49,29 @@ const envSchema = z.object({
   UNSUBSCRIBE_MAILTO: z.email('must be an email address such as unsubscribe@example.org').max(254).optional(),
   // Issue #7 (privacy): retention of unconfirmed sign-ups.
   PENDING_RETENTION_DAYS: int(1, 3650).default(30),
-  PURGE_INTERVAL_MINUTES: int(0, 7 * 24 * 60).default(60)
+  PURGE_INTERVAL_MINUTES: int(0, 7 * 24 * 60).default(60),
+  // Abuse protections (issue #3): see the README's Security section.
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  RATE_LIMIT_PREFIX: z.string().min(1).max(100).default('joinlist-rl:'),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+  RATE_LIMIT_SUBSCRIBE_MAX: int(1, 100_000).default(10),
+  RATE_LIMIT_TOKEN_MAX: int(1, 100_000).default(30),
+  RATE_LIMIT_STAFF_FAILURES: int(1, 1000).default(10),
+  RATE_LIMIT_STAFF_WINDOW_SECONDS: int(1, 86_400).default(900),
+  FORM_MIN_SECONDS: int(0, 3600).default(3),
+  BLOCKLIST_FILE: z.string().min(1).optional(),
+  ALLOWED_REDIRECT_ORIGINS: z.string().transform((v, ctx) => {
+    const origins: string[] = []
+    for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const url = URL.parse(item)
+      if (!url || !/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/+$/, '')) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin such as https://www.example.org` })
+        return z.NEVER
+      }
+      origins.push(url.origin)
+    }
+    return origins
+  }).optional()
 })
 
 export type Env = Record<string, string | undefined>
@@ -85,7 +107,19 @@ export interface Config {
   replyTo?: string
   unsubscribeMailto?: string
   pendingRetentionDays: number
-  purgeIntervalMinutes: number
+  purgeIntervalMinutes: number,
+  redisUrl?: string
+  rateLimit: {
+    prefix: string
+    windowSeconds: number
+    subscribeMax: number
+    tokenMax: number
+    staffFailures: number
+    staffWindowSeconds: number
+  }
+  formMinSeconds: number
+  blocklistFile?: string
+  allowedRedirectOrigins: string[]
 }
 
 export class ConfigError extends Error {}
@@ -149,7 +183,19 @@ export function loadConfig (env: Env = process.env): Config {
     replyTo: e.REPLY_TO,
     unsubscribeMailto: e.UNSUBSCRIBE_MAILTO,
     pendingRetentionDays: e.PENDING_RETENTION_DAYS,
-    purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES
+    purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES,
+    redisUrl: e.REDIS_URL,
+    rateLimit: {
+      prefix: e.RATE_LIMIT_PREFIX,
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      subscribeMax: e.RATE_LIMIT_SUBSCRIBE_MAX,
+      tokenMax: e.RATE_LIMIT_TOKEN_MAX,
+      staffFailures: e.RATE_LIMIT_STAFF_FAILURES,
+      staffWindowSeconds: e.RATE_LIMIT_STAFF_WINDOW_SECONDS
+    },
+    formMinSeconds: e.FORM_MIN_SECONDS,
+    blocklistFile: e.BLOCKLIST_FILE,
+    allowedRedirectOrigins: e.ALLOWED_REDIRECT_ORIGINS ?? []
   }
 }
 

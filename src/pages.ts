@@ -47,6 +47,8 @@ export interface SignupForm {
   name?: string
   source?: string
   error?: { field: string, message: string }
+  /** The signed time the form was served (src/security/bots.ts). */
+  formStamp?: string
 }
 
 export function signupPage (ctx: PageContext & { consentText: string }, form: SignupForm = {}): string {
@@ -75,9 +77,22 @@ ${err ? html`<div class="error-summary" role="alert" tabindex="-1" aria-labelled
     <input type="text" id="name" name="name" autocomplete="name" maxlength="100" value="${form.name ?? ''}"${describedByAttr(describedBy('name'))}>
   </div>
   ${form.source ? html`<input type="hidden" name="source" value="${form.source}">` : ''}
+  ${botFields(form.formStamp)}
   <p class="consent">${ctx.consentText}</p>
   <button type="submit">Subscribe</button>
 </form>`)
+}
+
+/**
+ * Bot filters (issue #3): a honeypot people never see (off-screen, not tabbable, hidden from screen readers)
+ * and the signed time the form was served, for the minimum time to submit.
+ */
+export function botFields (stamp: string | undefined): Html {
+  return html`<div aria-hidden="true" style="position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden">
+    <label for="website">Leave this field empty</label>
+    <input type="text" id="website" name="website" tabindex="-1" autocomplete="off" value="">
+  </div>
+  ${stamp ? html`<input type="hidden" name="form_started" value="${stamp}">` : ''}`
 }
 
 const describedByAttr = (id: string | undefined): Html => id ? html` aria-describedby="${id}"` : html``

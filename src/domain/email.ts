@@ -2,7 +2,7 @@
 // Policy: ASCII dot-atom local parts only (no quoted strings, no SMTPUTF8 local parts, no address literals):
 // that is what mailbox providers hand out, and it keeps every address safe in an SMTP envelope and a CSV cell.
 // Domains may be internationalised; they are stored and compared in their ASCII (punycode) form.
-import { domainToASCII } from 'node:url'
+import { domainToASCII, domainToUnicode } from 'node:url'
 
 export type EmailResult =
   | { ok: true, email: string, normalized: string }
@@ -19,9 +19,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 const fail = (message: string): EmailResult => ({ ok: false, message })
 
 export function parseEmail (input: string): EmailResult {
-  const email = input.trim()
+  // Control characters are refused before any trimming: a trailing CR/LF is an injection attempt, not a typo
+  // (STANDARDS B13). Only plain spaces around a pasted address are forgiven.
+  if (CONTROL.test(input)) return fail('The email address contains a control character (such as a line break).')
+  const email = input.replace(/^ +| +$/g, '')
   if (email === '') return fail('Enter your email address.')
-  if (CONTROL.test(email)) return fail('The email address contains a control character (such as a line break).')
   // Lengths are checked apart from syntax (RFC 5321 §4.5.3.1; RFC 3696 erratum 1690).
   if (email.length > 254) return fail('The email address is too long (at most 254 characters).')
   const at = email.lastIndexOf('@')
@@ -31,19 +33,30 @@ export function parseEmail (input: string): EmailResult {
   if (local === '') return fail('Enter the part before the @ in the email address.')
   if (domain === '') return fail('Enter the part after the @ in the email address, such as example.com.')
   if (Buffer.byteLength(local) > 64) return fail('The part before the @ is too long (at most 64 characters).')
+  if (/[^\x00-\x7f]/.test(local)) {
+    return fail('Addresses with letters outside A–Z before the @ are not supported: use another address.')
+  }
   if (!LOCAL_PART.test(local)) {
     return fail('The part before the @ contains a character or dot that is not allowed in an email address.')
   }
   const asciiDomain = toAsciiDomain(domain)
   if (!asciiDomain) return fail('The part after the @ is not a valid domain, such as example.com.')
   if (local.length + 1 + asciiDomain.length > 254) return fail('The email address is too long (at most 254 characters).')
-  return { ok: true, email, normalized: `${local}@${asciiDomain}`.toLowerCase() }
+  // An IDN is stored and mailed in its ASCII form (B14): not every SMTP server takes a UTF-8 domain.
+  const stored = domain === asciiDomain || domain.toLowerCase() === asciiDomain ? email : `${local}@${asciiDomain}`
+  return { ok: true, email: stored, normalized: `${local}@${asciiDomain}`.toLowerCase() }
 }
 
 function toAsciiDomain (domain: string): string | undefined {
   if (domain.endsWith('.') || domain.startsWith('[')) return undefined
   // domainToASCII applies UTS #46 (IDNA) mapping and punycode; '' means the name is not a valid domain.
   const ascii = /^[\x21-\x7e]+$/.test(domain) ? domain.toLowerCase() : domainToASCII(domain)
+  // Mail goes to the address as typed, so the typed domain must already be its own canonical form (letter
+  // case aside): a mapping that changes it ('ｇｍａｉｌ.com' → 'gmail.com', U+2488 '⒈' → '1.') would make the
+  // stored key and the actual recipient two different domains.
+  // IDNA2008 allows letters, marks and digits in a label, not symbols ('©') that UTS #46 would let through.
+  if (ascii !== domain.toLowerCase() && !domain.split('.').every((l) => /^[\p{L}\p{M}\p{N}-]*$/u.test(l))) return undefined
+  if (ascii && ascii !== domain.toLowerCase() && domainToUnicode(ascii) !== domain.normalize('NFC').toLowerCase()) return undefined
   if (!ascii || ascii.length > 253) return undefined
   const labels = ascii.split('.')
   if (labels.length < 2) return undefined

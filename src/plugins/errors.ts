@@ -40,7 +40,9 @@ export default fp(async (app) => {
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
       const [code, fallback] = CLIENT_MESSAGES[status] ?? ['bad_request', err.message]
-      const message = status === 400 && err.code?.startsWith('FST_ERR_CTP') ? `${fallback} (${err.message})` : fallback
+      const message = status === 400 && err.code?.startsWith('FST_ERR_CTP') ? `${fallback} (${err.message})`
+        // Our 429s say how long to wait (src/security/rate-limits.ts).
+        : status === 429 && err.message ? err.message : fallback
       return sendError(request, reply, status, { error: code, message })
     }
     if (UNAVAILABLE.has(String(err.code)) || UNAVAILABLE.has(String((err as { errno?: string }).errno))) {

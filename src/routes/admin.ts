@@ -6,6 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { EXPORT_STATUSES } from '../domain/export.js'
 import { auditedExport } from '../domain/ledger.js'
+import { tooManyRequests } from '../security/rate-limits.js'
 
 const exportQuery = z.object({
   status: z.enum(EXPORT_STATUSES, { error: `status must be one of ${EXPORT_STATUSES.join(', ')}.` }).default('confirmed'),
@@ -34,7 +35,11 @@ export async function requireStaff (request: FastifyRequest, reply: FastifyReply
   if (!token) {
     return reply.code(503).send({ error: 'staff_disabled', message: 'Staff access is off: set ADMIN_TOKEN (at least 32 characters) to turn it on.' })
   }
+  // A client that failed too often is locked out before its credential is even checked (issue #3).
+  const lockedFor = await request.server.staffLockout.lockedFor(request)
+  if (lockedFor > 0) throw tooManyRequests(reply, lockedFor)
   if (!isStaff(request, token)) {
+    await request.server.staffLockout.failed(request)
     return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
       .send({ error: 'unauthorized', message: 'Staff only: send Authorization: Bearer <ADMIN_TOKEN>, or log in with ADMIN_TOKEN as the password.' })
   }

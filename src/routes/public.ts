@@ -6,6 +6,8 @@ import { parseEmail } from '../domain/email.js'
 import { subscribe } from '../domain/subscribers.js'
 import { signupPage, thanksPage } from '../pages.js'
 import { isFormPost, sendHtml } from '../http.js'
+import { checkFormStamp, formStamp, HONEYPOT_FIELD, isBlockedDomain, loadBlocklist, STAMP_FIELD } from '../security/bots.js'
+import { safeRedirect } from '../security/redirect.js'
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
@@ -22,7 +24,11 @@ export const signupBody = z.object({
       return r
     }),
   name: plainText('The name', 100).optional(),
-  source: plainText('The source', 64).optional()
+  source: plainText('The source', 64).optional(),
+  // Bot filters and the optional redirect (issue #3). Any other field is ignored: zod strips unknown keys.
+  [HONEYPOT_FIELD]: z.unknown().optional(),
+  [STAMP_FIELD]: z.string().max(100).optional(),
+  redirect: z.string().max(2000).optional()
 })
 
 export const acceptedBody = z.object({ status: z.literal('pending'), message: z.string() })
@@ -32,9 +38,23 @@ export default async function publicRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   const ctx = () => ({ listName: app.config.listName, consentText: app.config.consentText })
 
+  const blocklist = app.config.blocklistFile ? loadBlocklist(app.config.blocklistFile) : new Set<string>()
+
+  function botReason (body: z.infer<typeof signupBody>): string | undefined {
+    const honeypot = body[HONEYPOT_FIELD]
+    if (honeypot !== undefined && honeypot !== null && honeypot !== '') return 'honeypot'
+    const stamp = checkFormStamp(app.config.tokenSecret, body[STAMP_FIELD], app.now(), app.config.formMinSeconds)
+    if (stamp === 'tampered' || stamp === 'too-fast') return `form-stamp-${stamp}`
+    if (isBlockedDomain(blocklist, body.email.normalized.slice(body.email.normalized.lastIndexOf('@') + 1))) return 'blocklist'
+    return undefined
+  }
+
   app.get('/', async (request, reply) => {
     const { source } = request.query as { source?: string }
-    return sendHtml(reply, 200, signupPage(ctx(), { source: typeof source === 'string' ? source.slice(0, 64) : undefined }))
+    return sendHtml(reply, 200, signupPage(ctx(), {
+      source: typeof source === 'string' ? source.slice(0, 64) : undefined,
+      formStamp: formStamp(app.config.tokenSecret, app.now())
+    }))
   })
 
   app.get('/subscribe/thanks', async (request, reply) => sendHtml(reply, 200, thanksPage(ctx())))
@@ -43,7 +63,11 @@ export default async function publicRoutes (fastify: FastifyInstance) {
     schema: { body: signupBody, response: { 202: acceptedBody, 303: z.null().optional() } }
   }, async (request, reply) => {
     const { email, name, source } = request.body
-    await subscribe(app.lifecycle, {
+    const bot = botReason(request.body)
+    if (bot) {
+      // One line, no address: the same answer as a real sign-up, and nothing stored or sent.
+      request.log.info({ reason: bot }, 'sign-up dropped as a likely bot')
+    } else await subscribe(app.lifecycle, {
       email: email.email,
       emailNormalized: email.normalized,
       name: name || undefined,
@@ -53,9 +77,12 @@ export default async function publicRoutes (fastify: FastifyInstance) {
       method: isFormPost(request) ? 'form' : 'api',
       form: request.headers.origin?.slice(0, 200)
     })
-    app.outbox.kick()
+    if (!bot) app.outbox.kick()
     // The same answer whatever the address's state (STANDARDS C16).
-    if (isFormPost(request)) return reply.code(303).header('location', '/subscribe/thanks').send(null)
+    if (isFormPost(request)) {
+      const target = safeRedirect(request.body.redirect, app.config.publicUrl, app.config.allowedRedirectOrigins)
+      return reply.code(303).header('location', target ?? '/subscribe/thanks').send(null)
+    }
     return reply.code(202).send({ status: 'pending' as const, message: ACCEPTED_MESSAGE })
   })
 }
