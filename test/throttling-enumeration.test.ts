@@ -59,12 +59,11 @@ function visible (res: LightMyRequestResponse) {
 async function states (env: TestApp, tag: string) {
   const { app, smtp } = env
   const sign = (email: string) => app.inject({ method: 'POST', url: '/subscribe', ...json({ email }) })
-  const before = smtp.mails.length
   await sign(`pending-${tag}@example.org`)
   await sign(`confirmed-${tag}@example.org`)
   await sign(`left-${tag}@example.org`)
-  await smtp.waitFor(before + 3)
   const mailTo = (addr: string) => smtp.mails.find((m) => m.envelope.to[0] === addr)!
+  await waitUntil(() => ['pending', 'confirmed', 'left'].every((s) => mailTo(`${s}-${tag}@example.org`)))
   await app.inject({ method: 'POST', url: pathOf(linkIn(mailTo(`confirmed-${tag}@example.org`), '/confirm/')) })
   await app.inject({ method: 'POST', url: pathOf(linkIn(mailTo(`left-${tag}@example.org`), '/confirm/')) })
   await waitUntil(() => smtp.mails.filter((m) => m.envelope.to[0] === `left-${tag}@example.org`).length === 2)
