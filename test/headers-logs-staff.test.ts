@@ -65,25 +65,41 @@ t.test('through a whole journey with SMTP, no log line holds a raw token, an act
   t.ok(requests.every((l) => !('url' in l)), 'request lines carry the route pattern, never the URL')
 })
 
-t.test('no staff route changes state on GET, and only GET/HEAD exist under /admin', async (t) => {
+t.test('no staff route changes state on GET; the only staff route that changes anything is a DELETE', async (t) => {
   const { app, database } = await buildTestApp(t)
   await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'kept@example.org' }) })
-  const routes = app.printRoutes({ commonPrefix: false })
-  const adminLines = routes.split('\n').filter((l) => l.includes('admin'))
-  t.ok(adminLines.length > 0, adminLines.join(' | '))
-  for (const line of adminLines) {
-    const methods = /\(([^)]*)\)/.exec(line)![1].split(',').map((m) => m.trim())
-    t.same(methods.filter((m) => m !== 'GET' && m !== 'HEAD'), [], `only GET/HEAD: ${line.trim()}`)
-  }
+  const routes = flatRoutes(app.printRoutes({ commonPrefix: false }))
+  const admin = routes.filter((r) => r.path.startsWith('/admin'))
+  t.ok(admin.length >= 4, admin.map((r) => `${r.path} (${r.methods.join(', ')})`).join('; '))
+  const unsafe = admin.flatMap((r) => r.methods.filter((m) => m !== 'GET' && m !== 'HEAD').map((m) => `${m} ${r.path}`))
+  t.same(unsafe.filter((r) => !/^DELETE /.test(r)), [], 'state changes under /admin only by DELETE (erasure): never GET')
+  // Only the current state, not the audit ledger: reading personal data is itself recorded (issue #7).
   const snapshot = async () => JSON.stringify([
     await database.rows(sql`SELECT * FROM subscribers ORDER BY id`),
-    await database.rows(sql`SELECT id, status, attempts, next_attempt_at FROM outbox ORDER BY id`)
+    await database.rows(sql`SELECT id, status, attempts, next_attempt_at FROM outbox ORDER BY id`),
+    await database.rows(sql`SELECT * FROM suppressions`)
   ])
   await new Promise((resolve) => setTimeout(resolve, 300)) // let the worker send the confirmation first
   const before = await snapshot()
-  for (const url of ['/admin/subscribers.csv', '/admin/subscribers.csv?status=all', '/admin/subscribers.csv?status=pending&since=2020-01-01']) {
+  for (const url of ['/admin/subscribers.csv', '/admin/subscribers.csv?status=all', '/admin/subscribers.csv?status=pending&since=2020-01-01',
+    '/admin/subscribers/kept@example.org', '/admin/consent-texts/1', '/admin/mail-preview/confirmation', '/admin/mail-preview/welcome']) {
     t.equal((await app.inject({ url, headers: staff })).statusCode, 200, url)
     t.equal((await app.inject({ method: 'HEAD', url, headers: staff })).statusCode, 200)
   }
-  t.equal(await snapshot(), before, 'the database is unchanged by staff GETs')
+  t.equal(await snapshot(), before, 'subscribers, outbox and suppressions are unchanged by staff GETs')
 })
+
+/** The router's printed tree as full paths with their methods. */
+function flatRoutes (tree: string): Array<{ path: string, methods: string[] }> {
+  const out: Array<{ path: string, methods: string[] }> = []
+  const stack: string[] = []
+  for (const line of tree.split('\n')) {
+    const m = /^(.*?)[└├]── (.*?)(?: \(([^)]*)\))?$/.exec(line)
+    if (!m) continue
+    const depth = [...m[1]].length / 4
+    stack.length = depth
+    stack.push(m[2])
+    if (m[3]) out.push({ path: stack.join(''), methods: m[3].split(',').map((x) => x.trim()) })
+  }
+  return out
+}

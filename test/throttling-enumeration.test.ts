@@ -4,7 +4,7 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildTestApp, form, json, linkIn, pathOf, waitUntil, type TestApp } from './helper.js'
+import { buildTestApp, form, json, linkIn, pathOf, staff, waitUntil, type TestApp } from './helper.js'
 
 const count = async (env: TestApp, table: 'subscribers' | 'outbox') =>
   Number((await env.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.raw(table)}`))[0].n)
@@ -70,9 +70,13 @@ async function states (env: TestApp, tag: string) {
   const welcome = smtp.mails.filter((m) => m.envelope.to[0] === `left-${tag}@example.org`)[1]
   const res = await app.inject({ method: 'POST', url: pathOf(linkIn(welcome, '/unsubscribe/')), payload: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
   if (res.statusCode !== 200) throw new Error('unsubscribe failed')
+  // Suppressed: erased by staff (issue #7), only a hash is kept so it is never mailed again.
+  await sign(`erased-${tag}@example.org`)
+  const erased = await app.inject({ method: 'DELETE', url: `/admin/subscribers/erased-${tag}@example.org`, headers: staff })
+  if (erased.statusCode !== 200) throw new Error(`erasure failed: ${erased.statusCode}`)
 }
 
-t.test('a sign-up answers identically for a new, pending, confirmed and unsubscribed address (JSON and form)', async (t) => {
+t.test('a sign-up answers identically for a new, pending, confirmed, unsubscribed and suppressed address (JSON and form)', async (t) => {
   const env = await buildTestApp(t, { RATE_LIMIT_SUBSCRIBE_MAX: '1000' })
   const ask = (app: FastifyInstance, email: string, asForm: boolean) =>
     app.inject({ method: 'POST', url: '/subscribe', ...(asForm ? form({ email }) : json({ email })) })
@@ -80,7 +84,7 @@ t.test('a sign-up answers identically for a new, pending, confirmed and unsubscr
     const tag = asForm ? 'form' : 'json'
     await states(env, tag)
     const seen = []
-    for (const email of [`new-${tag}@example.org`, `pending-${tag}@example.org`, `confirmed-${tag}@example.org`, `left-${tag}@example.org`]) {
+    for (const email of [`new-${tag}@example.org`, `pending-${tag}@example.org`, `confirmed-${tag}@example.org`, `left-${tag}@example.org`, `erased-${tag}@example.org`]) {
       seen.push(visible(await ask(env.app, email, asForm)))
     }
     for (let i = 1; i < seen.length; i++) t.same(seen[i], seen[0], `${asForm ? 'form' : 'JSON'}: state ${i} answers like a new address`)
