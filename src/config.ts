@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { contrastRatio, MIN_TEXT_CONTRAST, parseHex, WHITE } from './pages/colour.js'
+import { LANGUAGES } from './messages/index.js'
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/
@@ -12,6 +14,30 @@ const secret = z.string().min(32, 'must be at least 32 characters')
 const cidrList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
   .refine((list) => list.every((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s)),
     'must be a comma-separated list of IP addresses or CIDRs (hop counts and "true" are spoofable)')
+
+// Buttons are white on the accent colour and links are the accent colour on white: both need WCAG AA contrast.
+const accentColor = z.string().transform((v, ctx) => {
+  const rgb = parseHex(v)
+  if (!rgb) { ctx.addIssue({ code: 'custom', message: 'must be a hex colour such as #1d4ed8' }); return z.NEVER }
+  const ratio = contrastRatio(rgb, WHITE)
+  if (ratio < MIN_TEXT_CONTRAST) {
+    ctx.addIssue({ code: 'custom', message: `${v} has a contrast of ${ratio.toFixed(2)}:1 with white; WCAG 2.2 AA needs at least ${MIN_TEXT_CONTRAST}:1 (pick a darker colour)` })
+    return z.NEVER
+  }
+  return v.toLowerCase()
+})
+const originList = z.string().transform((v, ctx) => {
+  const origins: string[] = []
+  for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const url = URL.parse(item)
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/+$/, '')) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin such as https://www.example.org` })
+      return z.NEVER
+    }
+    origins.push(url.origin)
+  }
+  return origins
+})
 
 const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
@@ -49,7 +75,14 @@ const envSchema = z.object({
   UNSUBSCRIBE_MAILTO: z.email('must be an email address such as unsubscribe@example.org').max(254).optional(),
   // Issue #7 (privacy): retention of unconfirmed sign-ups.
   PENDING_RETENTION_DAYS: int(1, 3650).default(30),
-  PURGE_INTERVAL_MINUTES: int(0, 7 * 24 * 60).default(60)
+  PURGE_INTERVAL_MINUTES: int(0, 7 * 24 * 60).default(60),
+  // Pages and embedding (issue #4).
+  LOGO_URL: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
+  ACCENT_COLOR: accentColor.default('#1d4ed8'),
+  PRIVACY_URL: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
+  ALLOWED_ORIGINS: originList.optional(),
+  PAGE_LANGUAGE: z.string().toLowerCase().refine((v) => v === 'auto' || v in LANGUAGES,
+    `must be auto or one of ${Object.keys(LANGUAGES).join(', ')}`).default('auto')
 })
 
 export type Env = Record<string, string | undefined>
@@ -86,6 +119,13 @@ export interface Config {
   unsubscribeMailto?: string
   pendingRetentionDays: number
   purgeIntervalMinutes: number
+  logoUrl?: string
+  accentColor: string
+  privacyUrl?: string
+  /** Origins whose pages may post to /subscribe with JavaScript (CORS) and load /embed.js. */
+  allowedOrigins: string[]
+  /** A shipped language code, or undefined to follow Accept-Language. */
+  pageLanguage?: string
 }
 
 export class ConfigError extends Error {}
@@ -149,7 +189,12 @@ export function loadConfig (env: Env = process.env): Config {
     replyTo: e.REPLY_TO,
     unsubscribeMailto: e.UNSUBSCRIBE_MAILTO,
     pendingRetentionDays: e.PENDING_RETENTION_DAYS,
-    purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES
+    purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES,
+    logoUrl: e.LOGO_URL,
+    accentColor: e.ACCENT_COLOR,
+    privacyUrl: e.PRIVACY_URL,
+    allowedOrigins: e.ALLOWED_ORIGINS ?? [],
+    pageLanguage: e.PAGE_LANGUAGE === 'auto' ? undefined : e.PAGE_LANGUAGE
   }
 }
 

@@ -4,7 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { parseEmail } from '../domain/email.js'
 import { subscribe } from '../domain/subscribers.js'
-import { signupPage, thanksPage } from '../pages.js'
+import { signupPage, thanksPage } from '../pages/subscriber.js'
+import { pageContext } from '../pages/context.js'
 import { isFormPost, sendHtml } from '../http.js'
 
 // eslint-disable-next-line no-control-regex
@@ -30,14 +31,13 @@ export const ACCEPTED_MESSAGE = 'Thanks! If the address can join the list, a lin
 
 export default async function publicRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const ctx = () => ({ listName: app.config.listName, consentText: app.config.consentText })
 
   app.get('/', async (request, reply) => {
     const { source } = request.query as { source?: string }
-    return sendHtml(reply, 200, signupPage(ctx(), { source: typeof source === 'string' ? source.slice(0, 64) : undefined }))
+    return sendHtml(reply, 200, signupPage(pageContext(request), { source: typeof source === 'string' ? source.slice(0, 64) : undefined }))
   })
 
-  app.get('/subscribe/thanks', async (request, reply) => sendHtml(reply, 200, thanksPage(ctx())))
+  app.get('/subscribe/thanks', async (request, reply) => sendHtml(reply, 200, thanksPage(pageContext(request))))
 
   app.post('/subscribe', {
     schema: { body: signupBody, response: { 202: acceptedBody, 303: z.null().optional() } }
