@@ -64,6 +64,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     description: 'RFC 4180; cells a spreadsheet would evaluate are prefixed with \'. Streams any list size.',
     response: { 200: { description: 'The CSV file (Content-Disposition: attachment)', content: { 'text/csv': { schema: z.string() } } }, 400: E[400], 401: E[401], 503: E[503] }
   },
+  'GET /admin/mail-preview/:template': {
+    summary: 'Preview a mail template with sample data',
+    tags: ['staff'],
+    security: staffSecurity,
+    description: '`confirmation` or `welcome`; `?part=page` (default, HTML page), `html`, `text` or `eml`.',
+    response: { 200: { description: 'The preview page, or the one part asked for', content: { 'text/html': { schema: z.string() }, 'text/plain': { schema: z.string() }, 'message/rfc822': { schema: z.string() } } }, 400: E[400], 401: E[401], 404: errorBody('No template of that name'), 503: E[503] }
+  },
   'GET /openapi.json': { summary: 'This description as OpenAPI 3', tags: ['docs'] },
   'GET /docs': { summary: 'The API documentation page', tags: ['docs'], response: { 200: page('Every endpoint, as HTML') } },
   'GET /healthz': { summary: 'Liveness', tags: ['operations'], response: { 200: z.object({ status: z.literal('ok') }).describe('The process is up') } },

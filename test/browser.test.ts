@@ -184,6 +184,8 @@ async function run () {
     await staffPage.goto(`${base}/admin`)
     t.equal(await staffPage.locator('h1').textContent(), 'Subscribers dashboard')
     await audit(staffPage, 'dashboard')
+    await staffPage.goto(`${base}/admin/mail-preview/confirmation`)
+    await audit(staffPage, 'mail-preview')
     const { page: anonymous } = await newPage()
     const denied = await anonymous.request.get(`${base}/admin`)
     t.equal(denied.status(), 401, 'no credential: 401')
