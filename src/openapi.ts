@@ -71,6 +71,25 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     description: '`confirmation` or `welcome`; `?part=page` (default, HTML page), `html`, `text` or `eml`.',
     response: { 200: { description: 'The preview page, or the one part asked for', content: { 'text/html': { schema: z.string() }, 'text/plain': { schema: z.string() }, 'message/rfc822': { schema: z.string() } } }, 400: E[400], 401: E[401], 404: errorBody('No template of that name'), 503: E[503] }
   },
+  'GET /admin/subscribers/:email': {
+    summary: 'Subject access: everything held about an address',
+    tags: ['staff', 'privacy'],
+    security: staffSecurity,
+    response: { 200: z.looseObject({}).describe('The subscriber, its consent ledger, consent texts and mail, as JSON'), 400: E[400], 401: E[401], 404: errorBody('No data is held about this address'), 503: E[503] }
+  },
+  'DELETE /admin/subscribers/:email': {
+    summary: 'Erasure: delete everything held about an address',
+    tags: ['staff', 'privacy'],
+    security: staffSecurity,
+    description: 'Idempotent; a suppression hash and an anonymised consent ledger remain.',
+    response: { 200: z.looseObject({ status: z.literal('erased') }).describe('Erased (or nothing was held); the address stays suppressed'), 400: E[400], 401: E[401], 503: E[503] }
+  },
+  'GET /admin/consent-texts/:version': {
+    summary: 'One consent text version',
+    tags: ['staff', 'privacy'],
+    security: staffSecurity,
+    response: { 200: z.looseObject({ version: z.number(), text: z.string(), sha256: z.string() }).describe('{version, text, sha256, createdAt}'), 400: E[400], 401: E[401], 404: errorBody('No such version'), 503: E[503] }
+  },
   'GET /openapi.json': { summary: 'This description as OpenAPI 3', tags: ['docs'] },
   'GET /docs': { summary: 'The API documentation page', tags: ['docs'], response: { 200: page('Every endpoint, as HTML') } },
   'GET /healthz': { summary: 'Liveness', tags: ['operations'], response: { 200: z.object({ status: z.literal('ok') }).describe('The process is up') } },
