@@ -82,13 +82,13 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     tags: ['staff', 'privacy'],
     security: staffSecurity,
     description: 'Idempotent; a suppression hash and an anonymised consent ledger remain.',
-    response: { 200: z.looseObject({ status: z.literal('erased') }).describe('Erased (or nothing was held); the address stays suppressed'), 400: E[400], 401: E[401], 503: E[503] }
+    response: { 200: z.looseObject({}).describe('Erased (or nothing was held); the address stays suppressed'), 400: E[400], 401: E[401], 503: E[503] }
   },
   'GET /admin/consent-texts/:version': {
     summary: 'One consent text version',
     tags: ['staff', 'privacy'],
     security: staffSecurity,
-    response: { 200: z.looseObject({ version: z.number(), text: z.string(), sha256: z.string() }).describe('{version, text, sha256, createdAt}'), 400: E[400], 401: E[401], 404: errorBody('No such version'), 503: E[503] }
+    response: { 200: z.looseObject({}).describe('{version, text, sha256, createdAt}'), 400: E[400], 401: E[401], 404: errorBody('No such version'), 503: E[503] }
   },
   'GET /openapi.json': { summary: 'This description as OpenAPI 3', tags: ['docs'] },
   'GET /docs': { summary: 'The API documentation page', tags: ['docs'], response: { 200: page('Every endpoint, as HTML') } },
