@@ -126,10 +126,15 @@ async function run () {
     const [, welcome] = await mailTo('jane@example.org', 2)
     await page.goto(linkFrom(welcome, '/unsubscribe/'))
     await audit(page, 'unsubscribe')
-    await page.getByRole('button', { name: 'Unsubscribe' }).click()
+    await page.getByRole('button', { name: 'Unsubscribe', exact: true }).click()
     await page.getByRole('heading', { name: "You're unsubscribed" }).waitFor()
     t.match(await page.textContent('main'), /You won't hear from Policy Notes again/)
     await audit(page, 'unsubscribed')
+    // The same link again, this time asking for the data to be deleted too (issue #7's button).
+    await page.goto(linkFrom(welcome, '/unsubscribe/'))
+    await page.getByRole('button', { name: 'Unsubscribe and delete my data' }).click()
+    await page.getByRole('heading', { name: 'Your data is deleted' }).waitFor()
+    await audit(page, 'erased')
   })
 
   t.test('a mistyped address gets the error summary, linked to the field, on an accessible page', async (t) => {

@@ -54,7 +54,7 @@ td.num,th.num{text-align:right}
 .cards strong{display:block;font-size:1.75rem}
 pre{white-space:pre-wrap;word-break:break-word;background:#f3f2f1;border:1px solid #b1b4b6;padding:1rem;font-size:.9rem;overflow-x:auto}
 svg{max-width:100%;height:auto}
-code{font-size:.95em}
+code{font-size:.95em;overflow-wrap:anywhere}
 `
 
 export function layout (ctx: PageContext, title: string, body: Html, opts: { wide?: boolean } = {}): string {
