@@ -1,7 +1,9 @@
 // The app factory: builds the Fastify instance from a config object; src/server.ts is the only file that listens.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import cors from '@fastify/cors'
+import swagger from '@fastify/swagger'
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
 import type { Mailer } from './mail/transport.js'
@@ -18,6 +20,10 @@ import tokenRoutes from './routes/tokens.js'
 import adminRoutes from './routes/admin.js'
 import mailPreviewRoutes from './routes/mail-preview.js'
 import privacyRoutes from './routes/privacy.js'
+import dashboardRoutes from './routes/dashboard.js'
+import embedRoutes from './routes/embed.js'
+import docsRoutes from './routes/docs.js'
+import { documentRoutes, OPENAPI_INFO } from './openapi.js'
 import { BODY_LIMIT } from './http.js'
 
 export type AppConfig = Config & { tokenSecret: string }
@@ -62,7 +68,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
         defaultSrc: ["'none'"],
         scriptSrc: ["'none'"],
         styleSrc: ["'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
+        imgSrc: ["'self'", 'data:', ...(config.logoUrl ? [new URL(config.logoUrl).origin] : [])],
         // Browsers apply form-action to the redirect after a post too (the optional `redirect` field).
         formAction: ["'self'", ...config.allowedRedirectOrigins],
         frameAncestors: ["'none'"],
@@ -74,6 +80,17 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     strictTransportSecurity: config.publicUrl.startsWith('https:'),
     referrerPolicy: { policy: 'no-referrer' }
   })
+  // Cross-origin JavaScript may call only POST /subscribe (and load /embed.js), and only from ALLOWED_ORIGINS;
+  // no cookies are involved, so credentials stay off (issue #4).
+  await app.register(cors, {
+    delegator: (request, callback) => {
+      const path = (request.url ?? '').split('?')[0]
+      const open = path === '/subscribe' || path === '/embed.js'
+      callback(null, { origin: open ? config.allowedOrigins : false, methods: ['GET', 'POST'], credentials: false, maxAge: 600 })
+    }
+  })
+  await app.register(swagger, { ...OPENAPI_INFO, transform: jsonSchemaTransform })
+  documentRoutes(app)
   await app.register(errorsPlugin)
   await app.register(rateLimitsPlugin)
   // Mailer first: it checks the mail templates and DKIM key, so a broken one stops the start before any connection.
@@ -93,6 +110,9 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(adminRoutes)
   await app.register(mailPreviewRoutes)
   await app.register(privacyRoutes)
+  await app.register(dashboardRoutes)
+  await app.register(embedRoutes)
+  await app.register(docsRoutes)
   return app
 }
 

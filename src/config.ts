@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { contrastRatio, MIN_TEXT_CONTRAST, parseHex, WHITE } from './pages/colour.js'
+import { LANGUAGES } from './messages/index.js'
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/
@@ -12,6 +14,30 @@ const secret = z.string().min(32, 'must be at least 32 characters')
 const cidrList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
   .refine((list) => list.every((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s)),
     'must be a comma-separated list of IP addresses or CIDRs (hop counts and "true" are spoofable)')
+
+// Buttons are white on the accent colour and links are the accent colour on white: both need WCAG AA contrast.
+const accentColor = z.string().transform((v, ctx) => {
+  const rgb = parseHex(v)
+  if (!rgb) { ctx.addIssue({ code: 'custom', message: 'must be a hex colour such as #1d4ed8' }); return z.NEVER }
+  const ratio = contrastRatio(rgb, WHITE)
+  if (ratio < MIN_TEXT_CONTRAST) {
+    ctx.addIssue({ code: 'custom', message: `${v} has a contrast of ${ratio.toFixed(2)}:1 with white; WCAG 2.2 AA needs at least ${MIN_TEXT_CONTRAST}:1 (pick a darker colour)` })
+    return z.NEVER
+  }
+  return v.toLowerCase()
+})
+const originList = z.string().transform((v, ctx) => {
+  const origins: string[] = []
+  for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const url = URL.parse(item)
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/+$/, '')) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin such as https://www.example.org` })
+      return z.NEVER
+    }
+    origins.push(url.origin)
+  }
+  return origins
+})
 
 const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
@@ -60,18 +86,14 @@ const envSchema = z.object({
   RATE_LIMIT_STAFF_WINDOW_SECONDS: int(1, 86_400).default(900),
   FORM_MIN_SECONDS: int(0, 3600).default(3),
   BLOCKLIST_FILE: z.string().min(1).optional(),
-  ALLOWED_REDIRECT_ORIGINS: z.string().transform((v, ctx) => {
-    const origins: string[] = []
-    for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
-      const url = URL.parse(item)
-      if (!url || !/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/+$/, '')) {
-        ctx.addIssue({ code: 'custom', message: `"${item}" is not an origin such as https://www.example.org` })
-        return z.NEVER
-      }
-      origins.push(url.origin)
-    }
-    return origins
-  }).optional()
+  ALLOWED_REDIRECT_ORIGINS: originList.optional(),
+  // Pages and embedding (issue #4).
+  LOGO_URL: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
+  ACCENT_COLOR: accentColor.default('#1d4ed8'),
+  PRIVACY_URL: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
+  ALLOWED_ORIGINS: originList.optional(),
+  PAGE_LANGUAGE: z.string().toLowerCase().refine((v) => v === 'auto' || v in LANGUAGES,
+    `must be auto or one of ${Object.keys(LANGUAGES).join(', ')}`).default('auto')
 })
 
 export type Env = Record<string, string | undefined>
@@ -107,7 +129,7 @@ export interface Config {
   replyTo?: string
   unsubscribeMailto?: string
   pendingRetentionDays: number
-  purgeIntervalMinutes: number,
+  purgeIntervalMinutes: number
   redisUrl?: string
   rateLimit: {
     prefix: string
@@ -120,6 +142,13 @@ export interface Config {
   formMinSeconds: number
   blocklistFile?: string
   allowedRedirectOrigins: string[]
+  logoUrl?: string
+  accentColor: string
+  privacyUrl?: string
+  /** Origins whose pages may post to /subscribe with JavaScript (CORS) and load /embed.js. */
+  allowedOrigins: string[]
+  /** A shipped language code, or undefined to follow Accept-Language. */
+  pageLanguage?: string
 }
 
 export class ConfigError extends Error {}
@@ -195,7 +224,12 @@ export function loadConfig (env: Env = process.env): Config {
     },
     formMinSeconds: e.FORM_MIN_SECONDS,
     blocklistFile: e.BLOCKLIST_FILE,
-    allowedRedirectOrigins: e.ALLOWED_REDIRECT_ORIGINS ?? []
+    allowedRedirectOrigins: e.ALLOWED_REDIRECT_ORIGINS ?? [],
+    logoUrl: e.LOGO_URL,
+    accentColor: e.ACCENT_COLOR,
+    privacyUrl: e.PRIVACY_URL,
+    allowedOrigins: e.ALLOWED_ORIGINS ?? [],
+    pageLanguage: e.PAGE_LANGUAGE === 'auto' ? undefined : e.PAGE_LANGUAGE
   }
 }
 

@@ -3,7 +3,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { errorPage, signupPage } from '../pages.js'
+import { errorPage, signupPage } from '../pages/subscriber.js'
+import { pageContext } from '../pages/context.js'
 import { isFormPost, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
 
 const CLIENT_MESSAGES: Record<number, [string, string]> = {
@@ -20,8 +21,6 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT
   'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE', '57P01', '57P02', '57P03'])
 
 export default fp(async (app) => {
-  const ctx = () => ({ listName: app.config.listName, consentText: app.config.consentText })
-
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const issue = err.validation[0]
@@ -30,7 +29,7 @@ export default fp(async (app) => {
       if (request.routeOptions.url === '/subscribe' && isFormPost(request)) {
         const body = (request.body ?? {}) as Record<string, unknown>
         const text = (k: string) => typeof body[k] === 'string' ? body[k] as string : undefined
-        return sendHtml(reply, 400, signupPage(ctx(), {
+        return sendHtml(reply, 400, signupPage(pageContext(request), {
           email: text('email'), name: text('name'), source: text('source'),
           error: { field: field ?? 'email', message }
         }))
@@ -59,8 +58,7 @@ export default fp(async (app) => {
 
   function sendError (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody) {
     if (wantsHtml(request)) {
-      const titles: Record<number, string> = { 404: 'Page not found', 429: 'Too many requests', 503: 'Service unavailable', 500: 'Something went wrong' }
-      return sendHtml(reply, status, errorPage(ctx(), titles[status] ?? 'There is a problem', body.message))
+      return sendHtml(reply, status, errorPage(pageContext(request), status, body.message))
     }
     return reply.code(status).type('application/json; charset=utf-8').send(body)
   }

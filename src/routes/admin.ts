@@ -1,12 +1,13 @@
-// Staff endpoints: the CSV export. Auth: `Authorization: Bearer <ADMIN_TOKEN>`, or HTTP Basic with ADMIN_TOKEN as
-// the password (a browser's login prompt). Without ADMIN_TOKEN configured, staff endpoints are closed (503).
-import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+// Staff endpoints: the CSV export. Auth (Bearer or Basic with ADMIN_TOKEN) is in ./staff-auth.ts.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { EXPORT_STATUSES } from '../domain/export.js'
 import { auditedExport } from '../domain/ledger.js'
-import { tooManyRequests } from '../security/rate-limits.js'
+import { requireStaff } from './staff-auth.js'
+
+// Kept for other modules that imported them from here before staff-auth.ts existed.
+export { isStaff, requireStaff } from './staff-auth.js'
 
 const exportQuery = z.object({
   status: z.enum(EXPORT_STATUSES, { error: `status must be one of ${EXPORT_STATUSES.join(', ')}.` }).default('confirmed'),
@@ -14,36 +15,6 @@ const exportQuery = z.object({
     .or(z.iso.date({ error: 'since must be an ISO 8601 date, such as 2026-01-31.' }))
     .transform((v) => new Date(v)).optional()
 })
-
-const digest = (s: string) => createHash('sha256').update(s).digest()
-
-/** The staff credential from either header form, compared in constant time (hashing evens the lengths). */
-export function isStaff (request: FastifyRequest, adminToken: string): boolean {
-  const header = request.headers.authorization ?? ''
-  let given: string | undefined
-  if (/^Bearer /i.test(header)) given = header.slice(7).trim()
-  else if (/^Basic /i.test(header)) {
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
-    given = decoded.slice(decoded.indexOf(':') + 1)
-  }
-  return given !== undefined && timingSafeEqual(digest(given), digest(adminToken))
-}
-
-/** onRequest hook for staff routes: 503 when staff access is off, 401 (with a login prompt) without the token. */
-export async function requireStaff (request: FastifyRequest, reply: FastifyReply) {
-  const token = request.server.config.adminToken
-  if (!token) {
-    return reply.code(503).send({ error: 'staff_disabled', message: 'Staff access is off: set ADMIN_TOKEN (at least 32 characters) to turn it on.' })
-  }
-  // A client that failed too often is locked out before its credential is even checked (issue #3).
-  const lockedFor = await request.server.staffLockout.lockedFor(request)
-  if (lockedFor > 0) throw tooManyRequests(reply, lockedFor)
-  if (!isStaff(request, token)) {
-    await request.server.staffLockout.failed(request)
-    return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
-      .send({ error: 'unauthorized', message: 'Staff only: send Authorization: Bearer <ADMIN_TOKEN>, or log in with ADMIN_TOKEN as the password.' })
-  }
-}
 
 /**
  * Who did it, for the consent ledger (issue #7): the Basic user name a person logged in with, else the label of the

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { html } from '../html.js'
 import { sendHtml } from '../http.js'
 import { MAIL_KIND_NAMES, isMailKind, rawMessage, sampleMail } from '../mail/samples.js'
-import { requireStaff } from './admin.js'
+import { requireStaff } from './staff-auth.js'
 
 const previewQuery = z.object({
   part: z.enum(['page', 'text', 'html', 'eml'], { error: 'part must be one of page, text, html, eml.' }).default('page')

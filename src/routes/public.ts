@@ -4,7 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { parseEmail } from '../domain/email.js'
 import { subscribe } from '../domain/subscribers.js'
-import { signupPage, thanksPage } from '../pages.js'
+import { signupPage, thanksPage } from '../pages/subscriber.js'
+import { pageContext } from '../pages/context.js'
 import { isFormPost, sendHtml } from '../http.js'
 import { checkFormStamp, formStamp, HONEYPOT_FIELD, isBlockedDomain, loadBlocklist, STAMP_FIELD } from '../security/bots.js'
 import { safeRedirect } from '../security/redirect.js'
@@ -36,7 +37,6 @@ export const ACCEPTED_MESSAGE = 'Thanks! If the address can join the list, a lin
 
 export default async function publicRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const ctx = () => ({ listName: app.config.listName, consentText: app.config.consentText })
 
   const blocklist = app.config.blocklistFile ? loadBlocklist(app.config.blocklistFile) : new Set<string>()
 
@@ -51,13 +51,13 @@ export default async function publicRoutes (fastify: FastifyInstance) {
 
   app.get('/', async (request, reply) => {
     const { source } = request.query as { source?: string }
-    return sendHtml(reply, 200, signupPage(ctx(), {
+    return sendHtml(reply, 200, signupPage(pageContext(request), {
       source: typeof source === 'string' ? source.slice(0, 64) : undefined,
       formStamp: formStamp(app.config.tokenSecret, app.now())
     }))
   })
 
-  app.get('/subscribe/thanks', async (request, reply) => sendHtml(reply, 200, thanksPage(ctx())))
+  app.get('/subscribe/thanks', async (request, reply) => sendHtml(reply, 200, thanksPage(pageContext(request))))
 
   app.post('/subscribe', {
     schema: { body: signupBody, response: { 202: acceptedBody, 303: z.null().optional() } }

@@ -7,14 +7,14 @@ import { z } from 'zod'
 import { confirm, unsubscribe } from '../domain/subscribers.js'
 import { erase } from '../domain/privacy.js'
 import { TOKEN_PATTERN, verifyUnsubscribeToken } from '../domain/tokens.js'
-import { confirmedPage, confirmPage, erasedPage, invalidLinkPage, unsubscribedPage, unsubscribePage } from '../pages.js'
+import { confirmedPage, confirmPage, erasedPage, invalidLinkPage, unsubscribedPage, unsubscribePage } from '../pages/subscriber.js'
+import { pageContext } from '../pages/context.js'
 import { BODY_LIMIT, sendHtml, wantsHtml } from '../http.js'
 
 const tokenParams = z.object({ token: z.string() })
 
 export default async function tokenRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
-  const ctx = () => ({ listName: app.config.listName })
 
   // RFC 8058 §3.2: mailbox providers may post the one-click body as multipart/form-data. Only its presence
   // matters, so it is read as text (within the body limit), on these routes only.
@@ -27,11 +27,11 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
   const invalid = (request: FastifyRequest, reply: FastifyReply, expired = false) =>
     answer(request, reply, expired ? 410 : 404,
       { error: expired ? 'expired' : 'invalid_link', message: expired ? 'This link has expired: sign up again for a new one.' : 'This link does not work. Sign up again for a new one.' },
-      invalidLinkPage(ctx(), expired))
+      invalidLinkPage(pageContext(request), expired))
 
   app.get('/confirm/:token', { schema: { params: tokenParams } }, async (request, reply) => {
     if (!TOKEN_PATTERN.test(request.params.token)) return invalid(request, reply)
-    return sendHtml(reply, 200, confirmPage(ctx(), `/confirm/${request.params.token}`))
+    return sendHtml(reply, 200, confirmPage(pageContext(request), `/confirm/${request.params.token}`))
   })
 
   app.post('/confirm/:token', { schema: { params: tokenParams } }, async (request, reply) => {
@@ -41,12 +41,12 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
     if (result === 'invalid' || result === 'expired') return invalid(request, reply, result === 'expired')
     if (result === 'confirmed') app.outbox.kick()
     const already = result === 'already-confirmed'
-    return answer(request, reply, 200, { status: 'confirmed', alreadyConfirmed: already }, confirmedPage(ctx(), already))
+    return answer(request, reply, 200, { status: 'confirmed', alreadyConfirmed: already }, confirmedPage(pageContext(request), already))
   })
 
   app.get('/unsubscribe/:token', { schema: { params: tokenParams } }, async (request, reply) => {
     if (!verifyUnsubscribeToken(app.config.tokenSecret, request.params.token)) return invalid(request, reply)
-    return sendHtml(reply, 200, unsubscribePage(ctx(), `/unsubscribe/${request.params.token}`))
+    return sendHtml(reply, 200, unsubscribePage(pageContext(request), `/unsubscribe/${request.params.token}`))
   })
 
   app.post('/unsubscribe/:token', { schema: { params: tokenParams } }, async (request, reply) => {
@@ -55,13 +55,13 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
     if (publicId && wantsErasure(request.body)) {
       const deps = { database: app.database, now: app.now, tokenSecret: app.config.tokenSecret, suppressionPads: app.lifecycle.suppressionPads }
       if (!await erase(deps, { publicId }, { actor: 'subscriber', method: 'self-service' })) return invalid(request, reply)
-      return answer(request, reply, 200, { status: 'erased' }, erasedPage(ctx()))
+      return answer(request, reply, 200, { status: 'erased' }, erasedPage(pageContext(request)))
     }
     if (!publicId || !await unsubscribe(app.lifecycle, publicId, isOneClick(request.body) ? 'one-click' : 'link', evidenceOf(request))) {
       return invalid(request, reply)
     }
     // 200 and never a redirect, so mailbox providers see success (RFC 8058 §3.1).
-    return answer(request, reply, 200, { status: 'unsubscribed' }, unsubscribedPage(ctx()))
+    return answer(request, reply, 200, { status: 'unsubscribed' }, unsubscribedPage(pageContext(request)))
   })
 }
 

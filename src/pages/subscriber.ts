@@ -1,0 +1,140 @@
+// The pages a visitor and a subscriber see: signup, thanks, confirm, confirmed, unsubscribe, unsubscribed and
+// the broken-link page. All work without JavaScript; errors follow the GOV.UK error summary pattern.
+import { html, type Html } from '../html.js'
+import { consent, layout, type PageContext } from './layout.js'
+
+export interface SignupForm {
+  email?: string
+  name?: string
+  source?: string
+  error?: { field: string, message: string }
+  /** The signed time the form was served (src/security/bots.ts). */
+  formStamp?: string
+}
+
+/**
+ * Bot filters (issue #3): a honeypot people never see (off-screen, not tabbable, hidden from screen readers)
+ * and the signed time the form was served, for the minimum time to submit.
+ */
+function botFields (stamp: string | undefined): Html {
+  return html`<div aria-hidden="true" style="position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden">
+    <label for="website">Leave this field empty</label>
+    <input type="text" id="website" name="website" tabindex="-1" autocomplete="off" value="">
+  </div>
+  ${stamp ? html`<input type="hidden" name="form_started" value="${stamp}">` : ''}`
+}
+
+/** The GOV.UK error summary: a heading, and a link to the field that needs fixing. */
+function errorSummary (ctx: PageContext, err: SignupForm['error']): Html | '' {
+  if (!err) return ''
+  return html`<div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1">
+  <h2 id="error-summary-title">${ctx.m.signup.errorSummaryTitle}</h2>
+  <ul><li><a href="#${err.field}">${err.message}</a></li></ul>
+</div>`
+}
+
+/** The signup form: also on the broken-link page, where it asks for a new confirmation link. */
+function signupForm (ctx: PageContext, form: SignupForm, opts: { withName: boolean, button: string }): Html {
+  const { m } = ctx
+  const err = form.error
+  const field = (name: string, label: string, input: (describedBy: Html | '') => Html) => {
+    const bad = err?.field === name
+    return html`<div${bad ? html` class="field-error"` : ''}>
+    <label for="${name}">${label}</label>
+    ${bad ? html`<p class="error-message" id="${name}-error"><span class="visually-hidden">${m.errorPrefix}</span> ${err.message}</p>` : ''}
+    ${input(bad ? html` aria-describedby="${name}-error" aria-invalid="true"` : '')}
+  </div>`
+  }
+  return html`<form method="post" action="/subscribe" novalidate>
+  ${field('email', m.signup.emailLabel, (extra) => html`<input type="email" id="email" name="email" autocomplete="email" inputmode="email" spellcheck="false" autocapitalize="none" required maxlength="254" value="${form.email ?? ''}"${extra}>`)}
+  ${opts.withName ? field('name', m.signup.nameLabel, (extra) => html`<input type="text" id="name" name="name" autocomplete="name" maxlength="100" value="${form.name ?? ''}"${extra}>`) : ''}
+  ${form.source ? html`<input type="hidden" name="source" value="${form.source}">` : ''}
+  ${botFields(form.formStamp)}
+  ${consent(ctx)}
+  <button type="submit">${opts.button}</button>
+</form>`
+}
+
+export function signupPage (ctx: PageContext, form: SignupForm = {}): string {
+  const { m, brand } = ctx
+  const title = m.signup.heading(brand.listName)
+  return layout(ctx, form.error ? `${m.errorPrefix} ${title}` : title, html`
+${errorSummary(ctx, form.error)}
+<h1>${title}</h1>
+<p>${m.signup.intro(brand.listName)}</p>
+${signupForm(ctx, form, { withName: true, button: m.signup.button })}`)
+}
+
+export function thanksPage (ctx: PageContext): string {
+  const { m, brand } = ctx
+  return layout(ctx, m.thanks.title, html`
+<h1>${m.thanks.title}</h1>
+<p>${m.thanks.body(brand.listName)}</p>
+<p>${m.thanks.next}</p>
+<p>${m.thanks.spam}</p>`)
+}
+
+export function confirmPage (ctx: PageContext, action: string): string {
+  const { m, brand } = ctx
+  return layout(ctx, m.confirm.title, html`
+<h1>${m.confirm.title}</h1>
+<p>${m.confirm.body(brand.listName)}</p>
+<form method="post" action="${action}">
+  <button type="submit">${m.confirm.button}</button>
+</form>`)
+}
+
+export function confirmedPage (ctx: PageContext, already: boolean): string {
+  const { m, brand } = ctx
+  return layout(ctx, m.confirmed.title, html`
+<h1>${m.confirmed.title}</h1>
+<p>${already ? m.confirmed.already(brand.listName) : m.confirmed.body(brand.listName)}</p>
+<p>${m.confirmed.leave}</p>`)
+}
+
+export function unsubscribePage (ctx: PageContext, action: string): string {
+  const { m, brand } = ctx
+  return layout(ctx, m.unsubscribe.title, html`
+<h1>${m.unsubscribe.title}</h1>
+<p>${m.unsubscribe.body(brand.listName)}</p>
+<form method="post" action="${action}">
+  <button type="submit">${m.unsubscribe.button}</button>
+  <p>${m.unsubscribe.eraseHint}</p>
+  <button type="submit" name="erase" value="1" class="secondary">${m.unsubscribe.eraseButton}</button>
+</form>`)
+}
+
+export function erasedPage (ctx: PageContext): string {
+  const { m, brand } = ctx
+  return layout(ctx, m.erased.title, html`
+<h1>${m.erased.title}</h1>
+<p>${m.erased.body(brand.listName)}</p>
+<p>${m.unsubscribed.resubscribe} <a href="/">${m.unsubscribed.resubscribeLink}</a>.</p>`)
+}
+
+export function unsubscribedPage (ctx: PageContext): string {
+  const { m, brand } = ctx
+  return layout(ctx, m.unsubscribed.title, html`
+<h1>${m.unsubscribed.title}</h1>
+<p>${m.unsubscribed.body(brand.listName)}</p>
+<p>${m.unsubscribed.resubscribe} <a href="/">${m.unsubscribed.resubscribeLink}</a>.</p>`)
+}
+
+/** An expired or unknown confirm/unsubscribe link: says what happened and asks for a new confirmation link. */
+export function invalidLinkPage (ctx: PageContext, expired: boolean): string {
+  const { m } = ctx
+  const title = expired ? m.invalidLink.expiredTitle : m.invalidLink.invalidTitle
+  return layout(ctx, title, html`
+<h1>${title}</h1>
+<p>${expired ? m.invalidLink.expired : m.invalidLink.invalid}</p>
+${signupForm(ctx, {}, { withName: false, button: m.invalidLink.button })}`)
+}
+
+export function errorPage (ctx: PageContext, status: number, message: string): string {
+  const { m } = ctx
+  const title = m.errors.titles[status] ?? m.errors.titles.other
+  return layout(ctx, title, html`
+<h1>${title}</h1>
+<p>${m.errors.bodies[status] ?? message}</p>
+<p><a href="/">${m.errors.backHome}</a></p>`)
+}

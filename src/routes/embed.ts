@@ -1,0 +1,26 @@
+// The embeddable form: GET /embed.js (the script other sites load) and GET /embed (the snippet to copy).
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+import { embedPage } from '../pages/embed.js'
+import { pageContext } from '../pages/context.js'
+import { sendHtml } from '../http.js'
+
+const EMBED_JS = readFileSync(new URL('../../assets/embed.js', import.meta.url), 'utf8')
+const EMBED_ETAG = `"${createHash('sha256').update(EMBED_JS).digest('base64url').slice(0, 16)}"`
+
+export default async function embedRoutes (app: FastifyInstance) {
+  app.get('/embed.js', async (request, reply) => {
+    reply
+      .header('content-type', 'text/javascript; charset=utf-8')
+      // Loaded by <script src> from other sites: helmet's default same-origin CORP would block it.
+      .header('cross-origin-resource-policy', 'cross-origin')
+      .header('cache-control', 'public, max-age=3600')
+      .header('etag', EMBED_ETAG)
+    if (request.headers['if-none-match'] === EMBED_ETAG) return reply.code(304).send()
+    return reply.send(EMBED_JS)
+  })
+
+  app.get('/embed', async (request, reply) =>
+    sendHtml(reply, 200, embedPage(pageContext(request), app.config.publicUrl, app.config.allowedOrigins)))
+}
