@@ -9,7 +9,7 @@ import { parse } from 'csv-parse/sync'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildApp, type AppConfig } from '../src/app.js'
 import { loadConfig, type Env } from '../src/config.js'
-import { migrate, openDatabase, type Database } from '../src/db/client.js'
+import { migrate, migrationsFolder, openDatabase, type Database } from '../src/db/client.js'
 import { smtpMailer } from '../src/mail/transport.js'
 
 export const ADMIN_TOKEN = 'staff-secret-for-tests-0123456789abcdef'
@@ -32,6 +32,10 @@ export interface SmtpSink {
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedMail[]>
   /** While set, every message gets this SMTP reply code (e.g. 451 or 550). */
   failWith: number | undefined
+  /** Reply codes for the next messages, one each (e.g. [451, 451]); then messages are accepted again. */
+  failNext: number[]
+  /** Every message the sink refused, with the code it got. */
+  refused: Array<{ messageId: string, code: number }>
   close(): Promise<void>
 }
 
@@ -41,6 +45,8 @@ export async function startSmtp (t: Tap, port = 0): Promise<SmtpSink> {
     url: '',
     mails: [],
     failWith: undefined,
+    failNext: [],
+    refused: [],
     waitFor: (n, timeoutMs = 10_000) => waitUntil(() => sink.mails.length >= n, timeoutMs,
       () => `expected ${n} mails, got ${sink.mails.length}`).then(() => sink.mails),
     close: () => new Promise<void>((resolve) => server.close(() => resolve()))
@@ -52,11 +58,13 @@ export async function startSmtp (t: Tap, port = 0): Promise<SmtpSink> {
     async onData (stream: SMTPServerDataStream, session, callback) {
       const chunks: Buffer[] = []
       for await (const c of stream) chunks.push(c as Buffer)
-      if (sink.failWith) {
-        const err = Object.assign(new Error(`test sink refuses with ${sink.failWith}`), { responseCode: sink.failWith })
+      const raw = Buffer.concat(chunks).toString('utf8')
+      const code = sink.failWith ?? sink.failNext.shift()
+      if (code) {
+        sink.refused.push({ messageId: /^Message-ID:\s*(<[^>]+>)/im.exec(raw)?.[1] ?? '', code })
+        const err = Object.assign(new Error(`test sink refuses with ${code}`), { responseCode: code })
         return callback(err)
       }
-      const raw = Buffer.concat(chunks).toString('utf8')
       sink.mails.push({
         raw,
         parsed: await simpleParser(raw),
@@ -84,12 +92,28 @@ export async function waitUntil (check: () => boolean | Promise<boolean>, timeou
   }
 }
 
+// Creating and migrating an embedded database takes seconds; copying a migrated one takes a fraction of that,
+// so each test process migrates once and every test starts from a copy.
+let pgliteTemplate: Promise<Blob> | undefined
+function migratedPglite (): Promise<Blob> {
+  pgliteTemplate ??= (async () => {
+    const { PGlite } = await import('@electric-sql/pglite')
+    const { drizzle } = await import('drizzle-orm/pglite')
+    const { migrate: run } = await import('drizzle-orm/pglite/migrator')
+    const pg = await PGlite.create()
+    await run(drizzle(pg), { migrationsFolder })
+    const dump = await pg.dumpDataDir('none')
+    await pg.close()
+    return dump
+  })()
+  return pgliteTemplate
+}
+
 /** A fresh, migrated database for one test file, dropped at teardown. */
 export async function testDatabase (t: Tap): Promise<{ database: Database, url?: string }> {
   const adminUrl = process.env.DATABASE_URL
   if (!adminUrl) {
-    const database = await openDatabase({ inMemory: true })
-    await migrate({}, database)
+    const database = await openDatabase({ inMemory: true, loadDataDir: await migratedPglite() })
     t.teardown(() => database.close())
     return { database }
   }

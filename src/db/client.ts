@@ -40,6 +40,8 @@ export interface OpenOptions {
   dataDir?: string
   /** PGlite only: keep the data in memory (tests). */
   inMemory?: boolean
+  /** PGlite only: start from this dumped data directory (tests clone one migrated database, PGlite's dumpDataDir). */
+  loadDataDir?: Blob
   poolSize?: number
 }
 
@@ -58,6 +60,9 @@ async function openPostgres (url: string, max: number): Promise<Database> {
   })
   const db = drizzle(client, { schema }) as unknown as Db
   const dialect = new PgDialect()
+  // Export connections on their way back to the pool: close() waits for them, because client.end() called while
+  // one is still being released waits out its whole timeout (seen: every close right after an export took 5 s).
+  const releasing = new Set<Promise<void>>()
   return {
     kind: 'postgres',
     db,
@@ -75,8 +80,9 @@ async function openPostgres (url: string, max: number): Promise<Database> {
         if (released) return
         released = true
         // Settings hold secrets: clear them before the connection goes back to the pool.
-        clearSettings((name) => conn`select set_config(${name}, '', false)`, settings)
-          .catch(() => {}).finally(() => conn.release())
+        const done = clearSettings((name) => conn`select set_config(${name}, '', false)`, settings)
+          .catch(() => {}).finally(() => { conn.release(); releasing.delete(done) })
+        releasing.add(done)
       }
       try {
         for (const [name, value] of Object.entries(settings)) {
@@ -95,7 +101,10 @@ async function openPostgres (url: string, max: number): Promise<Database> {
       }
     },
     async ping () { await client`select 1` },
-    async close () { await client.end({ timeout: 5 }) }
+    async close () {
+      await Promise.all(releasing)
+      await client.end({ timeout: 5 })
+    }
   }
 }
 
@@ -107,7 +116,7 @@ async function openPglite (opts: OpenOptions): Promise<Database> {
     dataPath = join(opts.dataDir ?? './data', 'pgdata')
     mkdirSync(dataPath, { recursive: true })
   }
-  const pg: PGlite = await PGlite.create(dataPath)
+  const pg: PGlite = await PGlite.create(dataPath, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {})
   await pg.exec("SET TIME ZONE 'UTC'")
   const db = drizzle(pg, { schema }) as unknown as Db
   return {
@@ -115,12 +124,15 @@ async function openPglite (opts: OpenOptions): Promise<Database> {
     db,
     async rows<T> (query: SQL) { return (await db.execute(query) as unknown as { rows: T[] }).rows },
     async copyOut (copySql, settings) {
-      for (const [name, value] of Object.entries(settings)) {
-        await pg.query('select set_config($1, $2, false)', ['joinlist.' + name, value])
-      }
-      // PGlite has no COPY TO STDOUT; it writes COPY output to a virtual /dev/blob instead.
-      const result = await pg.query(copySql.replace(/TO STDOUT/, "TO '/dev/blob'"))
-      await clearSettings((name) => pg.query("select set_config($1, '', false)", [name]), settings)
+      // PGlite is one session shared by every request: in a transaction, with transaction-local settings, no other
+      // query runs between setting the values and the COPY (concurrent exports used to see each other's filters).
+      const result = await pg.transaction(async (tx) => {
+        for (const [name, value] of Object.entries(settings)) {
+          await tx.query('select set_config($1, $2, true)', ['joinlist.' + name, value])
+        }
+        // PGlite has no COPY TO STDOUT; it writes COPY output to a virtual /dev/blob instead.
+        return await tx.query(copySql.replace(/TO STDOUT/, "TO '/dev/blob'"))
+      })
       const blob = result.blob ?? new Blob([])
       return { stream: Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream), cancel: () => {} }
     },
