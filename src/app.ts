@@ -18,6 +18,7 @@ import tokenRoutes from './routes/tokens.js'
 import adminRoutes from './routes/admin.js'
 import mailPreviewRoutes from './routes/mail-preview.js'
 import privacyRoutes from './routes/privacy.js'
+import operationsRoutes from './routes/operations.js'
 import { BODY_LIMIT } from './http.js'
 
 export type AppConfig = Config & { tokenSecret: string }
@@ -86,6 +87,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(adminRoutes)
   await app.register(mailPreviewRoutes)
   await app.register(privacyRoutes)
+  await app.register(operationsRoutes)
   return app
 }
 

@@ -23,6 +23,7 @@ const envSchema = z.object({
   MAIL_FROM: z.string().min(3).optional(),
   LIST_NAME: z.string().min(1).max(100).default('Our mailing list'),
   ADMIN_TOKEN: secret.optional(),
+  METRICS_TOKEN: secret.optional(),
   TOKEN_SECRET: secret.optional(),
   CONFIRM_TTL_HOURS: int(1, 24 * 365).default(72),
   CONFIRM_COOLDOWN_MINUTES: int(0, 24 * 60).default(10),
@@ -64,6 +65,7 @@ export interface Config {
   mailFrom: string
   listName: string
   adminToken?: string
+  metricsToken?: string
   tokenSecret?: string
   confirmTtlHours: number
   confirmCooldownMinutes: number
@@ -121,6 +123,7 @@ export function loadConfig (env: Env = process.env): Config {
     mailFrom: e.MAIL_FROM ?? `${listName} <no-reply@${new URL(publicUrl).hostname}>`,
     listName,
     adminToken: e.ADMIN_TOKEN,
+    metricsToken: e.METRICS_TOKEN,
     tokenSecret: e.TOKEN_SECRET,
     confirmTtlHours: e.CONFIRM_TTL_HOURS,
     confirmCooldownMinutes: e.CONFIRM_COOLDOWN_MINUTES,

@@ -17,6 +17,8 @@ export interface WorkerOptions {
   confirmTtlHours: number
   pollMs: number
   batchSize: number
+  /** Messages sent at once (the SMTP pool size): the rest of a batch waits its turn, and is released on stop. */
+  concurrency: number
   leaseSeconds: number
   retryBaseMs: number
   retryMaxMs: number
@@ -101,8 +103,30 @@ export class OutboxWorker {
       SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, s.email, s.name, s.public_id,
         s.status AS subscriber_status
       FROM claimed c JOIN subscribers s ON s.id = c.subscriber_id`)
-    await Promise.all(batch.map((m) => this.deliver(m)))
+    // Send in as many lanes as the SMTP pool has connections. Once stop() is called, a lane hands the messages it
+    // has not started back to the queue instead of sending them (STANDARDS F35: finish or release what it holds).
+    const released: number[] = []
+    let next = 0
+    const lane = async () => {
+      while (next < batch.length) {
+        const m = batch[next++]
+        if (this.stopped) released.push(m.id)
+        else await this.deliver(m)
+      }
+    }
+    const lanes = await Promise.allSettled(Array.from({ length: Math.min(this.opts.concurrency, batch.length) }, lane))
+    if (released.length > 0) await this.release(released)
+    const failure = lanes.find((l) => l.status === 'rejected')
+    if (failure) throw failure.reason
     return batch.length
+  }
+
+  /** Gives claimed but unstarted messages back: due now, and the claim does not count as an attempt. */
+  private async release (ids: number[]): Promise<void> {
+    await this.database.rows(sql`
+      UPDATE outbox SET status = 'pending', next_attempt_at = ${this.now().toISOString()}, attempts = greatest(attempts - 1, 0)
+      WHERE status = 'sending' AND id IN (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`)
+    this.log.info({ released: ids.length }, 'outbox messages released on stop')
   }
 
   private async deliver (m: Claimed): Promise<void> {
@@ -154,9 +178,10 @@ export class OutboxWorker {
   }
 
   private async finish (id: number, status: 'sent' | 'dead' | 'cancelled', reason: string | null): Promise<void> {
-    // The payload holds the raw confirmation token: it is not kept once the message is done with.
+    // The payload holds the raw confirmation token: it is not kept once the message is done with. A dead message
+    // keeps it, so staff can retry it (POST /admin/outbox/:id/retry); the token still expires on its own.
     await this.database.rows(sql`
-      UPDATE outbox SET status = ${status}, payload = NULL, last_error = ${reason},
+      UPDATE outbox SET status = ${status}, payload = CASE WHEN ${status} = 'dead' THEN payload END, last_error = ${reason},
         sent_at = CASE WHEN ${status} = 'sent' THEN ${this.now().toISOString()}::timestamptz END
       WHERE id = ${id}`)
   }

@@ -11,6 +11,7 @@ export default fp(async (app) => {
     confirmTtlHours: config.confirmTtlHours,
     pollMs: config.workerPollMs,
     batchSize: config.smtpPoolSize * 4,
+    concurrency: config.smtpPoolSize,
     leaseSeconds: config.outboxLeaseSeconds,
     retryBaseMs: config.outboxRetryBaseMs,
     retryMaxMs: config.outboxRetryMaxMs,
