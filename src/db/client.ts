@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
 import type { PGlite } from '@electric-sql/pglite'
 import type { SQL } from 'drizzle-orm'
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -41,26 +41,44 @@ export interface OpenOptions {
   /** PGlite only: keep the data in memory (tests). */
   inMemory?: boolean
   poolSize?: number
+  /**
+   * PostgreSQL only: a query that has no answer after this long fails (as unavailable), and one still waiting for
+   * a connection is taken off the queue, so requests fail fast with 503 while the database is gone (STANDARDS F31).
+   */
+  queryTimeoutMs?: number
 }
 
 export async function openDatabase (opts: OpenOptions): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts)
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.queryTimeoutMs ?? 10_000) : openPglite(opts)
 }
 
-async function openPostgres (url: string, max: number): Promise<Database> {
+async function openPostgres (url: string, max: number, queryTimeoutMs: number): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const client = postgres(url, {
     max,
     onnotice: () => {},
     connect_timeout: 5,
     idle_timeout: 60,
+    // Reconnect attempts back off, but at most 2 s apart: the default grows to 20 s, so after a database restart
+    // queries could keep waiting long after it is back.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2),
+    // No array-type lookup on each new connection: when a connection is killed during that lookup, postgres.js
+    // 3.4 leaves an unhandled rejection that kills the process, and replays the old error onto the next query
+    // (porsager/postgres #1192, #1205, #1223), found by test-faults/database.test.ts. Joinlist passes no JS arrays
+    // as parameters (drizzle expands lists into one parameter each), so it does not need the lookup.
+    fetch_types: false,
     connection: { TimeZone: 'UTC', application_name: 'joinlist' }
   })
   const db = drizzle(client, { schema }) as unknown as Db
+  // Raw queries go straight to postgres.js (as db.execute does), so a query can be cancelled when it runs late.
+  const dialect = new PgDialect()
   return {
     kind: 'postgres',
     db,
-    async rows<T> (query: SQL) { return await db.execute(query) as unknown as T[] },
+    async rows<T> (query: SQL) {
+      const { sql: text, params } = dialect.sqlToQuery(query)
+      return await withDeadline(client.unsafe(text, params as never[]), queryTimeoutMs) as unknown as T[]
+    },
     async copyOut (copySql, settings) {
       const conn = await client.reserve()
       let released = false
@@ -120,6 +138,19 @@ async function openPglite (opts: OpenOptions): Promise<Database> {
     async ping () { await pg.query('select 1') },
     async close () { await pg.close() }
   }
+}
+
+/** The query's rows, or a QUERY_TIMEOUT error after ms; a query not yet sent is dropped from the pool's queue. */
+function withDeadline<T> (query: postgres.PendingQuery<postgres.Row[]>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Cancelling a running query needs a new connection, which fails while the database is gone: ignore that.
+      Promise.resolve(query.cancel() as unknown).catch(() => {})
+      reject(Object.assign(new Error(`the database did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' }))
+    }, ms)
+  })
+  return Promise.race([query as unknown as Promise<T>, late]).finally(() => clearTimeout(timer))
 }
 
 async function clearSettings (clear: (name: string) => PromiseLike<unknown>, settings: Record<string, string>) {

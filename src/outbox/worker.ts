@@ -4,6 +4,7 @@
 import { sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/client.js'
+import { driverError, isDatabaseUnavailable } from '../db/errors.js'
 import { maskEmail } from '../domain/email.js'
 import { unsubscribeToken } from '../domain/tokens.js'
 import { confirmationMail, welcomeMail, type MailSettings } from '../mail/messages.js'
@@ -81,7 +82,9 @@ export class OutboxWorker {
       // Keep going while batches come back full; then wait for the next poll or kick.
       while (!this.stopped && await this.runOnce() === this.opts.batchSize) { /* next batch */ }
     } catch (err) {
-      this.log.error({ err }, 'outbox pass failed; retrying at the next poll')
+      // A database outage is logged as a warning: /readyz and the 503s tell that story; anything else is an error.
+      const level = isDatabaseUnavailable(err) ? 'warn' : 'error'
+      this.log[level]({ err: driverError(err) }, 'outbox pass failed; retrying at the next poll')
     }
   }
 
@@ -151,11 +154,27 @@ export class OutboxWorker {
       await this.failed(m, err, to)
       return
     }
-    await this.finish(m.id, 'sent', null)
+    await this.recordSent(m.id)
     this.log.info({ outboxId: m.id, kind: m.kind, to }, 'mail sent')
     // Embedded mode has no real mail: the link goes to the log on purpose, so a newcomer can follow it.
     if (this.mailer.kind === 'mailbox' && m.kind === 'confirmation') {
       this.log.info(`confirmation link for ${to} (local mailbox, no SMTP_URL): ${link}`)
+    }
+  }
+
+  /**
+   * Marks a delivered message sent. The mail is gone already, so a lost database connection is retried for a few
+   * seconds: otherwise the lease would run out and the message be sent twice (same Message-ID, but still twice).
+   */
+  private async recordSent (id: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.finish(id, 'sent', null)
+        return
+      } catch (err) {
+        if (attempt >= 4 || !isDatabaseUnavailable(err)) throw err
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt))
+      }
     }
   }
 
