@@ -98,7 +98,12 @@ export async function smtpSink (t: Tap, opts: SinkOptions = {}) {
       closeTimeout: 50,
       async onData (stream: SMTPServerDataStream, session, callback) {
         const chunks: Buffer[] = []
-        for await (const c of stream) chunks.push(c as Buffer)
+        try {
+          for await (const c of stream) chunks.push(c as Buffer)
+        } catch (err) {
+          // The client died mid-message (kill -9): nothing was delivered.
+          return callback(err as Error)
+        }
         const raw = Buffer.concat(chunks).toString('utf8')
         const to = session.envelope.rcptTo.map((r) => r.address)[0] ?? ''
         const attempt = (attempts.get(to) ?? 0) + 1
@@ -158,6 +163,9 @@ export async function startServer (t: Tap, name: string, env: Record<string, str
       WORKER_POLL_MS: '200',
       OUTBOX_RETRY_BASE_MS: '500',
       OUTBOX_RETRY_MAX_MS: '4000',
+      // Every drill request comes from 127.0.0.1: the per-IP limits would throttle the load itself.
+      RATE_LIMIT_SUBSCRIBE_MAX: '100000',
+      RATE_LIMIT_TOKEN_MAX: '100000',
       ...env
     },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -185,8 +193,12 @@ export async function startServer (t: Tap, name: string, env: Record<string, str
       } catch { /* not JSON */ }
     }
   })
+  let killedByUs = false
   t.teardown(async () => {
-    if (!exitedFlag) { proc.kill('SIGKILL'); await exited }
+    if (!exitedFlag) { killedByUs = true; proc.kill('SIGKILL'); await exited }
+    const { code, signal } = await exited
+    // A server that died on its own (a crash, not our kill or SIGTERM): show why in the test output.
+    if (!killedByUs && code !== 0 && signal !== 'SIGKILL') t.comment(`${name} exited ${code ?? signal}: ${stderr.slice(-2000)}`)
     // DRILL_LOGS=dir keeps each server's log, to see what happened in a failed drill.
     if (process.env.DRILL_LOGS) {
       writeFileSync(join(process.env.DRILL_LOGS, `${name}-${proc.pid}.log`), logs.map((l) => JSON.stringify(l)).join('\n') + '\n' + stderr)
