@@ -62,7 +62,7 @@ t.test('a failed outbox pass is logged and the next poll carries on', async (t) 
   state.armed = () => new Error('something unexpected (injected)')
   worker(t, ctx, database)
   await ctx.smtp.waitFor(1)
-  t.ok(state.calls > 2, 'the worker polled again after the failed pass')
+  t.ok(state.calls >= 2, 'the worker polled again after the failed pass (the mail came from a later claim)')
 })
 
 t.test('a confirmation whose subscriber confirmed meanwhile is cancelled, not sent', async (t) => {
