@@ -24,6 +24,7 @@ import dashboardRoutes from './routes/dashboard.js'
 import embedRoutes from './routes/embed.js'
 import docsRoutes from './routes/docs.js'
 import { documentRoutes, OPENAPI_INFO } from './openapi.js'
+import operationsRoutes from './routes/operations.js'
 import { BODY_LIMIT } from './http.js'
 
 export type AppConfig = Config & { tokenSecret: string }
@@ -113,6 +114,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(dashboardRoutes)
   await app.register(embedRoutes)
   await app.register(docsRoutes)
+  await app.register(operationsRoutes)
   return app
 }
 

@@ -53,10 +53,12 @@ const envSchema = z.object({
   PUBLIC_URL: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_QUERY_TIMEOUT_MS: int(100, 600_000).default(10_000),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
   MAIL_FROM: z.string().min(3).optional(),
   LIST_NAME: z.string().min(1).max(100).default('Our mailing list'),
   ADMIN_TOKEN: secret.optional(),
+  METRICS_TOKEN: secret.optional(),
   TOKEN_SECRET: secret.optional(),
   CONFIRM_TTL_HOURS: int(1, 24 * 365).default(72),
   CONFIRM_COOLDOWN_MINUTES: int(0, 24 * 60).default(10),
@@ -111,11 +113,13 @@ export interface Config {
   host: string
   publicUrl: string
   databaseUrl?: string
+  databaseQueryTimeoutMs: number
   dataDir: string
   smtpUrl?: string
   mailFrom: string
   listName: string
   adminToken?: string
+  metricsToken?: string
   tokenSecret?: string
   confirmTtlHours: number
   confirmCooldownMinutes: number
@@ -187,11 +191,13 @@ export function loadConfig (env: Env = process.env): Config {
     host: e.HOST,
     publicUrl,
     databaseUrl: e.DATABASE_URL,
+    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     dataDir: e.DATA_DIR,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM ?? `${listName} <no-reply@${new URL(publicUrl).hostname}>`,
     listName,
     adminToken: e.ADMIN_TOKEN,
+    metricsToken: e.METRICS_TOKEN,
     tokenSecret: e.TOKEN_SECRET,
     confirmTtlHours: e.CONFIRM_TTL_HOURS,
     confirmCooldownMinutes: e.CONFIRM_COOLDOWN_MINUTES,

@@ -43,22 +43,36 @@ export interface OpenOptions {
   /** PGlite only: start from this dumped data directory (tests clone one migrated database, PGlite's dumpDataDir). */
   loadDataDir?: Blob
   poolSize?: number
+  /**
+   * PostgreSQL only: a query that has no answer after this long fails (as unavailable), and one still waiting for
+   * a connection is taken off the queue, so requests fail fast with 503 while the database is gone (STANDARDS F31).
+   */
+  queryTimeoutMs?: number
 }
 
 export async function openDatabase (opts: OpenOptions): Promise<Database> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts)
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.queryTimeoutMs ?? 10_000) : openPglite(opts)
 }
 
-async function openPostgres (url: string, max: number): Promise<Database> {
+async function openPostgres (url: string, max: number, queryTimeoutMs: number): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const client = postgres(url, {
     max,
     onnotice: () => {},
     connect_timeout: 5,
     idle_timeout: 60,
+    // Reconnect attempts back off, but at most 2 s apart: the default grows to 20 s, so after a database restart
+    // queries could keep waiting long after it is back.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2),
+    // No array-type lookup on each new connection: when a connection is killed during that lookup, postgres.js
+    // 3.4 leaves an unhandled rejection that kills the process, and replays the old error onto the next query
+    // (porsager/postgres #1192, #1205, #1223), found by test-faults/database.test.ts. Joinlist passes no JS arrays
+    // as parameters (drizzle expands lists into one parameter each), so it does not need the lookup.
+    fetch_types: false,
     connection: { TimeZone: 'UTC', application_name: 'joinlist' }
   })
   const db = drizzle(client, { schema }) as unknown as Db
+  // Raw queries go straight to postgres.js (as db.execute does), so a query can be cancelled when it runs late.
   const dialect = new PgDialect()
   // Export connections on their way back to the pool: close() waits for them, because client.end() called while
   // one is still being released waits out its whole timeout (seen: every close right after an export took 5 s).
@@ -71,7 +85,7 @@ async function openPostgres (url: string, max: number): Promise<Database> {
       // values are bound): PostgreSQL parses and plans each statement once per connection, not once per
       // request, which the sign-up bench measured as a large share of the database's time (issue #5).
       const { sql: text, params } = dialect.sqlToQuery(query)
-      return await client.unsafe(text, params as never[], { prepare: true }) as unknown as T[]
+      return await withDeadline(client.unsafe(text, params as never[], { prepare: true }), queryTimeoutMs) as unknown as T[]
     },
     async copyOut (copySql, settings) {
       const conn = await client.reserve()
@@ -170,6 +184,19 @@ function coalesce (source: Readable): Readable {
   source.once('error', (err) => out.destroy(err))
   out.once('close', () => { if (!source.destroyed) source.destroy() })
   return out
+}
+
+/** The query's rows, or a QUERY_TIMEOUT error after ms; a query not yet sent is dropped from the pool's queue. */
+function withDeadline<T> (query: postgres.PendingQuery<postgres.Row[]>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Cancelling a running query needs a new connection, which fails while the database is gone: ignore that.
+      Promise.resolve(query.cancel() as unknown).catch(() => {})
+      reject(Object.assign(new Error(`the database did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' }))
+    }, ms)
+  })
+  return Promise.race([query as unknown as Promise<T>, late]).finally(() => clearTimeout(timer))
 }
 
 async function clearSettings (clear: (name: string) => PromiseLike<unknown>, settings: Record<string, string>) {

@@ -8,7 +8,7 @@ export default fp<{ database?: Database }>(async (app, opts) => {
   const { config } = app
   let database = opts.database
   if (!database) {
-    const openOpts = { databaseUrl: config.databaseUrl, dataDir: config.dataDir }
+    const openOpts = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, queryTimeoutMs: config.databaseQueryTimeoutMs }
     database = await openDatabase(openOpts)
     try {
       await migrate(openOpts, database)

@@ -6,6 +6,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { errorPage, signupPage } from '../pages/subscriber.js'
 import { pageContext } from '../pages/context.js'
 import { isFormPost, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
+import { driverError, isDatabaseUnavailable } from '../db/errors.js'
 
 const CLIENT_MESSAGES: Record<number, [string, string]> = {
   400: ['bad_request', 'The request could not be read. Send JSON or a form body.'],
@@ -15,10 +16,6 @@ const CLIENT_MESSAGES: Record<number, [string, string]> = {
   415: ['unsupported_media_type', 'Send the body as application/json or application/x-www-form-urlencoded.'],
   429: ['rate_limited', 'Too many requests. Wait a moment and try again.']
 }
-
-// postgres.js and Node socket errors that mean the database cannot be reached right now.
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED',
-  'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE', '57P01', '57P02', '57P03'])
 
 export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -44,11 +41,11 @@ export default fp(async (app) => {
         : status === 429 && err.message ? err.message : fallback
       return sendError(request, reply, status, { error: code, message })
     }
-    if (UNAVAILABLE.has(String(err.code)) || UNAVAILABLE.has(String((err as { errno?: string }).errno))) {
-      request.log.warn({ code: err.code }, 'database unavailable')
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ code: (driverError(err) as { code?: string }).code }, 'database unavailable')
       return sendError(request, reply, 503, { error: 'unavailable', message: 'The service is briefly unavailable. Try again in a minute.' })
     }
-    request.log.error({ err }, 'request failed')
+    request.log.error({ err: driverError(err) }, 'request failed')
     return sendError(request, reply, 500, { error: 'internal', message: 'Something went wrong on our side. Try again later.' })
   })
 

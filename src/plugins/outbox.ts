@@ -12,6 +12,8 @@ export default fp(async (app) => {
     pollMs: config.workerPollMs,
     // Deep enough that the SMTP pool never waits for the next claim (the mail bench: ×4 kept it at 0.7× the raw pool).
     batchSize: config.smtpPoolSize * 20,
+    // Twice the pool: a connection that finishes always finds the next message already queued in the pool.
+    concurrency: config.smtpPoolSize * 2,
     leaseSeconds: config.outboxLeaseSeconds,
     retryBaseMs: config.outboxRetryBaseMs,
     retryMaxMs: config.outboxRetryMaxMs,
