@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Joinlist image: a build stage compiles the TypeScript with dev dependencies; the runtime stage holds only
-# production dependencies, the compiled dist/, the SQL migrations and the mail templates, and runs as a non-root user.
+# production dependencies, the compiled dist/, the SQL migrations, the mail templates and embed.js, and runs as a non-root user.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -22,6 +22,7 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
 COPY templates ./templates
+COPY assets ./assets
 # DATA_DIR holds the embedded database, local mailbox and generated token secret when no DATABASE_URL / SMTP_URL
 # is set; with PostgreSQL and SMTP it stays empty.
 RUN mkdir -p /data && chown node:node /data

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
-import { isStaff } from './admin.js'
+import { isStaff, requireStaff } from './staff-auth.js'
 import { OUTBOX_STATUSES, outboxCounts, outboxOverview, retryDead, SUBSCRIBER_STATUSES, subscriberCounts } from '../outbox/overview.js'
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
@@ -22,12 +22,6 @@ export default async function operationsRoutes (fastify: FastifyInstance) {
   const unauthorized = (reply: FastifyReply, message: string) => reply.code(401)
     .header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
     .send({ error: 'unauthorized', message })
-
-  const requireStaff = async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = app.config.adminToken
-    if (!token) return closed(reply, 'Staff access')
-    if (!isStaff(request, token)) return unauthorized(reply, 'Staff only: send Authorization: Bearer <ADMIN_TOKEN>, or log in with ADMIN_TOKEN as the password.')
-  }
 
   const requireScraper = async (request: FastifyRequest, reply: FastifyReply) => {
     const { metricsToken, adminToken } = app.config

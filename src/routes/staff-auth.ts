@@ -25,6 +25,11 @@ export async function requireStaff (request: FastifyRequest, reply: FastifyReply
   if (!token) {
     return reply.code(503).send({ error: 'staff_disabled', message: 'Staff access is off: set ADMIN_TOKEN (at least 32 characters) to turn it on.' })
   }
+  // Basic credentials are ambient like a cookie: a browser would send them with a form posted from another site.
+  // A state-changing staff request must come from this site or from a script (STANDARDS C23).
+  if (request.method !== 'GET' && request.method !== 'HEAD' && isCrossSite(request)) {
+    return reply.code(403).send({ error: 'cross_site', message: 'Staff changes must come from this site or from a script, not from another website.' })
+  }
   // A client that failed too often is locked out before its credential is even checked (issue #3).
   const lockedFor = await request.server.staffLockout.lockedFor(request)
   if (lockedFor > 0) throw tooManyRequests(reply, lockedFor)
@@ -33,4 +38,12 @@ export async function requireStaff (request: FastifyRequest, reply: FastifyReply
     return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
       .send({ error: 'unauthorized', message: 'Staff only: send Authorization: Bearer <ADMIN_TOKEN>, or log in with ADMIN_TOKEN as the password.' })
   }
+}
+
+/** Sec-Fetch-Site where the browser sends it, else the Origin header against PUBLIC_URL; scripts send neither. */
+function isCrossSite (request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site']
+  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none'
+  const origin = request.headers.origin
+  return typeof origin === 'string' && origin !== new URL(request.server.config.publicUrl).origin
 }
