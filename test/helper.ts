@@ -32,6 +32,10 @@ export interface SmtpSink {
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedMail[]>
   /** While set, every message gets this SMTP reply code (e.g. 451 or 550). */
   failWith: number | undefined
+  /** Reply codes for the next messages, one each (e.g. [451, 451]); then messages are accepted again. */
+  failNext: number[]
+  /** Every message the sink refused, with the code it got. */
+  refused: Array<{ messageId: string, code: number }>
   close(): Promise<void>
 }
 
@@ -41,6 +45,8 @@ export async function startSmtp (t: Tap, port = 0): Promise<SmtpSink> {
     url: '',
     mails: [],
     failWith: undefined,
+    failNext: [],
+    refused: [],
     waitFor: (n, timeoutMs = 10_000) => waitUntil(() => sink.mails.length >= n, timeoutMs,
       () => `expected ${n} mails, got ${sink.mails.length}`).then(() => sink.mails),
     close: () => new Promise<void>((resolve) => server.close(() => resolve()))
@@ -52,11 +58,13 @@ export async function startSmtp (t: Tap, port = 0): Promise<SmtpSink> {
     async onData (stream: SMTPServerDataStream, session, callback) {
       const chunks: Buffer[] = []
       for await (const c of stream) chunks.push(c as Buffer)
-      if (sink.failWith) {
-        const err = Object.assign(new Error(`test sink refuses with ${sink.failWith}`), { responseCode: sink.failWith })
+      const raw = Buffer.concat(chunks).toString('utf8')
+      const code = sink.failWith ?? sink.failNext.shift()
+      if (code) {
+        sink.refused.push({ messageId: /^Message-ID:\s*(<[^>]+>)/im.exec(raw)?.[1] ?? '', code })
+        const err = Object.assign(new Error(`test sink refuses with ${code}`), { responseCode: code })
         return callback(err)
       }
-      const raw = Buffer.concat(chunks).toString('utf8')
       sink.mails.push({
         raw,
         parsed: await simpleParser(raw),

@@ -58,6 +58,9 @@ async function openPostgres (url: string, max: number): Promise<Database> {
   })
   const db = drizzle(client, { schema }) as unknown as Db
   const dialect = new PgDialect()
+  // Export connections on their way back to the pool: close() waits for them, because client.end() called while
+  // one is still being released waits out its whole timeout (seen: every close right after an export took 5 s).
+  const releasing = new Set<Promise<void>>()
   return {
     kind: 'postgres',
     db,
@@ -75,8 +78,9 @@ async function openPostgres (url: string, max: number): Promise<Database> {
         if (released) return
         released = true
         // Settings hold secrets: clear them before the connection goes back to the pool.
-        clearSettings((name) => conn`select set_config(${name}, '', false)`, settings)
-          .catch(() => {}).finally(() => conn.release())
+        const done = clearSettings((name) => conn`select set_config(${name}, '', false)`, settings)
+          .catch(() => {}).finally(() => { conn.release(); releasing.delete(done) })
+        releasing.add(done)
       }
       try {
         for (const [name, value] of Object.entries(settings)) {
@@ -95,7 +99,10 @@ async function openPostgres (url: string, max: number): Promise<Database> {
       }
     },
     async ping () { await client`select 1` },
-    async close () { await client.end({ timeout: 5 }) }
+    async close () {
+      await Promise.all(releasing)
+      await client.end({ timeout: 5 })
+    }
   }
 }
 
