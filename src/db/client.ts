@@ -122,12 +122,15 @@ async function openPglite (opts: OpenOptions): Promise<Database> {
     db,
     async rows<T> (query: SQL) { return (await db.execute(query) as unknown as { rows: T[] }).rows },
     async copyOut (copySql, settings) {
-      for (const [name, value] of Object.entries(settings)) {
-        await pg.query('select set_config($1, $2, false)', ['joinlist.' + name, value])
-      }
-      // PGlite has no COPY TO STDOUT; it writes COPY output to a virtual /dev/blob instead.
-      const result = await pg.query(copySql.replace(/TO STDOUT/, "TO '/dev/blob'"))
-      await clearSettings((name) => pg.query("select set_config($1, '', false)", [name]), settings)
+      // PGlite is one session shared by every request: in a transaction, with transaction-local settings, no other
+      // query runs between setting the values and the COPY (concurrent exports used to see each other's filters).
+      const result = await pg.transaction(async (tx) => {
+        for (const [name, value] of Object.entries(settings)) {
+          await tx.query('select set_config($1, $2, true)', ['joinlist.' + name, value])
+        }
+        // PGlite has no COPY TO STDOUT; it writes COPY output to a virtual /dev/blob instead.
+        return await tx.query(copySql.replace(/TO STDOUT/, "TO '/dev/blob'"))
+      })
       const blob = result.blob ?? new Blob([])
       return { stream: Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream), cancel: () => {} }
     },

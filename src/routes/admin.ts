@@ -10,8 +10,9 @@ import { tooManyRequests } from '../security/rate-limits.js'
 
 const exportQuery = z.object({
   status: z.enum(EXPORT_STATUSES, { error: `status must be one of ${EXPORT_STATUSES.join(', ')}.` }).default('confirmed'),
-  since: z.iso.datetime({ offset: true, error: 'since must be an ISO 8601 date-time, such as 2026-01-31T00:00:00Z.' })
-    .or(z.iso.date({ error: 'since must be an ISO 8601 date, such as 2026-01-31.' }))
+  // One message for the union: zod's own for a failed union is a bare "Invalid input".
+  since: z.union([z.iso.datetime({ offset: true }), z.iso.date()],
+    { error: 'since must be an ISO 8601 date-time or date, such as 2026-01-31T00:00:00Z or 2026-01-31.' })
     .transform((v) => new Date(v)).optional()
 })
 
