@@ -1,6 +1,7 @@
 // Configuration: parsed once from the environment; a bad value stops the process with one line naming it.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { z } from 'zod'
 
@@ -9,8 +10,15 @@ const CONTROL = /[\u0000-\u001f\u007f]/
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 const secret = z.string().min(32, 'must be at least 32 characters')
+// An IP address, or address/prefix-length within the family's width. A bare number is a hop count, not an address.
+const isAddressOrCidr = (s: string) => {
+  const [addr, prefix, ...rest] = s.split('/')
+  const family = isIP(addr)
+  if (!family || rest.length) return false
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))
+}
 const cidrList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-  .refine((list) => list.every((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s)),
+  .refine((list) => list.length > 0 && list.every(isAddressOrCidr),
     'must be a comma-separated list of IP addresses or CIDRs (hop counts and "true" are spoofable)')
 
 const envSchema = z.object({
