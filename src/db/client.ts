@@ -40,6 +40,8 @@ export interface OpenOptions {
   dataDir?: string
   /** PGlite only: keep the data in memory (tests). */
   inMemory?: boolean
+  /** PGlite only: start from this dumped data directory (tests clone one migrated database, PGlite's dumpDataDir). */
+  loadDataDir?: Blob
   poolSize?: number
 }
 
@@ -114,7 +116,7 @@ async function openPglite (opts: OpenOptions): Promise<Database> {
     dataPath = join(opts.dataDir ?? './data', 'pgdata')
     mkdirSync(dataPath, { recursive: true })
   }
-  const pg: PGlite = await PGlite.create(dataPath)
+  const pg: PGlite = await PGlite.create(dataPath, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {})
   await pg.exec("SET TIME ZONE 'UTC'")
   const db = drizzle(pg, { schema }) as unknown as Db
   return {
