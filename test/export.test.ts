@@ -32,7 +32,7 @@ t.test('HTTP Basic with ADMIN_TOKEN as the password (any user name) and Bearer b
   for (const authorization of [basic('anyone', ADMIN_TOKEN), basic('', ADMIN_TOKEN), `Bearer ${ADMIN_TOKEN}`, `bearer ${ADMIN_TOKEN}`]) {
     const res = await app.inject({ url: '/admin/subscribers.csv', headers: { authorization } })
     t.equal(res.statusCode, 200, authorization.slice(0, 12))
-    t.equal(res.body.trim(), COLUMNS, 'the header row, in the contract order')
+    t.ok(res.body.trim().startsWith(COLUMNS), 'the header row: the contract columns first, in order (more may follow)')
   }
 })
 
