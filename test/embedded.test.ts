@@ -47,7 +47,7 @@ t.test('embedded mode end to end: sign up, read the .eml, follow its link, confi
   t.equal(app.mailer.kind, 'mailbox', 'no SMTP_URL: the local mailbox')
   t.equal((await app.inject({ url: '/healthz' })).statusCode, 200)
   t.equal((await app.inject({ url: '/readyz' })).statusCode, 200)
-  t.match((await app.inject({ url: '/', headers: { accept: 'text/html' } })).body, /<h1>Join our mailing list<\/h1>/)
+  t.match((await app.inject({ url: '/', headers: { accept: 'text/html' } })).body, /<h1>Join Our mailing list<\/h1>/)
 
   const signup = await app.inject({ method: 'POST', url: '/subscribe', payload: new URLSearchParams({ email: 'newcomer@example.org', name: 'New Comer' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' } })
   t.equal(signup.statusCode, 303)

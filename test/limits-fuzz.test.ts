@@ -65,11 +65,14 @@ t.test('wrong methods get 404 with the JSON error shape, never a 5xx or a state 
   const env = await buildTestApp(t)
   for (const [method, url] of [['PUT', '/subscribe'], ['DELETE', '/subscribe'], ['PATCH', '/confirm/abcdefghijklmnopqrst'],
     ['DELETE', '/unsubscribe/abc.def'], ['POST', '/'], ['POST', '/admin/subscribers.csv'], ['DELETE', '/admin/subscribers.csv'],
-    ['GET', '/subscribe'], ['OPTIONS', '/subscribe']] as const) {
+    ['GET', '/subscribe']] as const) {
     const res = await env.app.inject({ method, url, headers: { accept: 'application/json' } })
     t.ok([404, 405].includes(res.statusCode), `${method} ${url} → ${res.statusCode}`)
     t.equal(res.json().error, res.statusCode === 404 ? 'not_found' : 'method_not_allowed')
   }
+  // OPTIONS /subscribe is the CORS preflight (issue #4): without an Origin it is refused, never a 5xx or a 2xx.
+  const preflight = await env.app.inject({ method: 'OPTIONS', url: '/subscribe', headers: { accept: 'application/json' } })
+  t.equal(preflight.statusCode, 400, 'a preflight without an Origin is refused')
 })
 
 // ---- fuzzing ----
