@@ -5,7 +5,6 @@ import { sql } from 'drizzle-orm'
 import { buildTestApp, json, waitUntil } from './helper.js'
 
 t.test('a burst of sign-ups gets one confirmation mail each, and every outbox row is marked sent once', async (t) => {
-  // The per-client rate limit (issue #3) is raised: this is one client sending a burst on purpose.
   const { app, smtp, database } = await buildTestApp(t, { SMTP_POOL_SIZE: '1', RATE_LIMIT_SUBSCRIBE_MAX: '1000' })
   const count = 30 // more than the worker's window of SMTP_POOL_SIZE × 20 = 20
   const signups = await Promise.all(Array.from({ length: count }, (_, i) =>
