@@ -88,6 +88,7 @@ export class OutboxWorker {
     const window = this.opts.batchSize
     const queue: Claimed[] = []
     const sending = new Set<Promise<void>>()
+    const finishing = new Set<Promise<void>>()
     let more = true
     try {
       while (!this.stopped) {
@@ -99,10 +100,15 @@ export class OutboxWorker {
         }
         while (!this.stopped && sending.size < this.opts.concurrency && queue.length > 0) {
           const m = queue.shift()!
-          const send: Promise<void> = this.deliver(m)
-            .catch((err) => { this.log.error({ err: driverError(err), outboxId: m.id }, 'outbox message failed; it is retried when its lease ends') })
-            .finally(() => sending.delete(send))
-          sending.add(send)
+          // A slot is free again as soon as the SMTP server has the mail: marking it sent (grouped, see markSent)
+          // goes on in `finishing`, so the pool is never kept waiting on the database (the mail bench: 0.66× → see README).
+          const slot: Promise<void> = new Promise<void>((resolve) => {
+            const work: Promise<void> = this.deliver(m, resolve)
+              .catch((err) => { this.log.error({ err: driverError(err), outboxId: m.id }, 'outbox message failed; it is retried when its lease ends') })
+              .finally(() => { resolve(); finishing.delete(work) })
+            finishing.add(work)
+          }).finally(() => sending.delete(slot))
+          sending.add(slot)
         }
         if (sending.size === 0) break
         await Promise.race(sending)
@@ -113,6 +119,7 @@ export class OutboxWorker {
       this.log[level]({ err: driverError(err) }, 'outbox pass failed; retrying at the next poll')
     } finally {
       await Promise.all(sending)
+      await Promise.all(finishing)
       if (queue.length > 0) {
         await this.release(queue.splice(0).map((m) => m.id))
           .catch((err) => { this.log.warn({ err: driverError(err) }, 'could not release claimed messages; their lease will end') })
@@ -148,7 +155,8 @@ export class OutboxWorker {
       FROM claimed c JOIN subscribers s ON s.id = c.subscriber_id`)
   }
 
-  private async deliver (m: Claimed): Promise<void> {
+  /** Sends one message and records the outcome; `sent` is called once the SMTP server has accepted it. */
+  private async deliver (m: Claimed, sent?: () => void): Promise<void> {
     const to = maskEmail(m.email)
     // A welcome mail to someone who left since, or a confirmation to someone confirmed since, is not sent (A5).
     const unwanted = m.kind === 'welcome' ? m.subscriber_status !== 'confirmed' : m.subscriber_status === 'confirmed'
@@ -170,6 +178,7 @@ export class OutboxWorker {
       await this.failed(m, err, to)
       return
     }
+    sent?.()
     await this.recordSent(m.id)
     this.log.info({ outboxId: m.id, kind: m.kind, to }, 'mail sent')
     // Embedded mode has no real mail: the link goes to the log on purpose, so a newcomer can follow it.
