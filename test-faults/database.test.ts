@@ -71,7 +71,9 @@ t.test('killed connections and a vanished database give fast 503s, never hangs, 
   })
   record(wave2, statuses2)
   t.comment(`after recovery, ${retried} of ${wave2.length} sign-ups needed one retry`)
-  t.ok(retried <= 5, 'at most a few stale-connection 503s after recovery')
+  // Each of the pool's connections (10, src/db/client.ts) can hand back its stale error once, so up to 10 (seen: 2–7
+  // depending on the machine's load); more would mean the pool does not heal.
+  t.ok(retried <= 10, 'at most one stale-connection 503 per pooled connection after recovery')
   t.same(statuses2.filter((s) => s !== 202), [], 'all sign-ups after recovery got 202 (after at most one retry)')
 
   await waitUntil(async () => { const s = await outboxState(db.sql); return s.pending + s.sending === 0 }, 60_000,
