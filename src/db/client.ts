@@ -16,6 +16,8 @@ export interface Database {
   db: Db
   /** Runs raw SQL and returns its rows, whatever the driver. */
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>
+  /** Runs a constant statement text with bound parameters ($1, $2, …): for hot paths, no query building. */
+  query<T = Record<string, unknown>>(text: string, params: unknown[]): Promise<T[]>
   /**
    * Streams the output of `COPY (…) TO STDOUT …`. COPY takes no bind parameters, so values reach it as session
    * settings `joinlist.<name>`, set with bound parameters on the same connection just before.
@@ -77,15 +79,30 @@ async function openPostgres (url: string, max: number, queryTimeoutMs: number): 
   // Export connections on their way back to the pool: close() waits for them, because client.end() called while
   // one is still being released waits out its whole timeout (seen: every close right after an export took 5 s).
   const releasing = new Set<Promise<void>>()
+  // Named prepared statements (postgres.js caches them per connection by text; our texts are constant and
+  // values are bound): PostgreSQL parses and plans each statement once per connection, not once per
+  // request, which the sign-up bench measured as a large share of the database's time (issue #5).
+  const run = <T>(text: string, params: unknown[]) =>
+    withDeadline<T[]>(client.unsafe(text, params as never[], { prepare: true }), queryTimeoutMs)
+  async function query<T> (text: string, params: unknown[]): Promise<T[]> {
+    try {
+      return await run<T>(text, params)
+    } catch (err) {
+      // A pooled connection the database dropped (restart, failover, idle kill) is only found dead when a query
+      // is written to it; postgres.js then reconnects. Such a query never ran, and every statement Joinlist
+      // sends is safe to repeat (sign-ups are held back by the cooldown, the rest are idempotent), so it is
+      // tried once more instead of failing the request (found by test-faults/database.test.ts).
+      if (!isStaleConnection(err)) throw err
+      return await run<T>(text, params)
+    }
+  }
   return {
     kind: 'postgres',
     db,
-    async rows<T> (query: SQL) {
-      // Named prepared statements (postgres.js caches them per connection by text; our texts are constant and
-      // values are bound): PostgreSQL parses and plans each statement once per connection, not once per
-      // request, which the sign-up bench measured as a large share of the database's time (issue #5).
-      const { sql: text, params } = dialect.sqlToQuery(query)
-      return await withDeadline(client.unsafe(text, params as never[], { prepare: true }), queryTimeoutMs) as unknown as T[]
+    query,
+    async rows<T> (sqlQuery: SQL) {
+      const { sql: text, params } = dialect.sqlToQuery(sqlQuery)
+      return await query<T>(text, params)
     },
     async copyOut (copySql, settings) {
       const conn = await client.reserve()
@@ -137,6 +154,7 @@ async function openPglite (opts: OpenOptions): Promise<Database> {
     kind: 'pglite',
     db,
     async rows<T> (query: SQL) { return (await db.execute(query) as unknown as { rows: T[] }).rows },
+    async query<T> (text: string, params: unknown[]) { return (await pg.query<T>(text, params)).rows },
     async copyOut (copySql, settings) {
       // PGlite is one session shared by every request: in a transaction, with transaction-local settings, no other
       // query runs between setting the values and the COPY (concurrent exports used to see each other's filters).
@@ -185,6 +203,9 @@ function coalesce (source: Readable): Readable {
   out.once('close', () => { if (!source.destroyed) source.destroy() })
   return out
 }
+
+const STALE = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', '57P01'])
+const isStaleConnection = (err: unknown) => STALE.has(String((err as { code?: unknown } | null)?.code))
 
 /** The query's rows, or a QUERY_TIMEOUT error after ms; a query not yet sent is dropped from the pool's queue. */
 function withDeadline<T> (query: postgres.PendingQuery<postgres.Row[]>, ms: number): Promise<T> {

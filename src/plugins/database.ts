@@ -1,7 +1,7 @@
 // Database plugin: opens PostgreSQL or the embedded database, applies migrations, closes it last.
 import fp from 'fastify-plugin'
 import { migrate, openDatabase, type Database } from '../db/client.js'
-import type { LifecycleDeps } from '../domain/subscribers.js'
+import { SignupWriter, type LifecycleDeps } from '../domain/subscribers.js'
 import { ensureConsentText, hmacPads } from '../domain/consent.js'
 
 export default fp<{ database?: Database }>(async (app, opts) => {
@@ -23,7 +23,7 @@ export default fp<{ database?: Database }>(async (app, opts) => {
   // Each distinct CONSENT_TEXT becomes an immutable version once; sign-ups point to it (STANDARDS E27).
   const consentTextVersion = await ensureConsentText(database, config.consentText)
   const fromAddress = /<([^>]+)>/.exec(config.mailFrom)?.[1] ?? config.mailFrom
-  app.decorate('lifecycle', {
+  const lifecycle: LifecycleDeps = {
     database,
     now: app.now,
     messageIdDomain: fromAddress.split('@')[1] ?? new URL(config.publicUrl).hostname,
@@ -34,12 +34,15 @@ export default fp<{ database?: Database }>(async (app, opts) => {
     listName: config.listName,
     consentTextVersion,
     suppressionPads: hmacPads(config.tokenSecret)
-  } satisfies LifecycleDeps)
+  }
+  app.decorate('lifecycle', lifecycle)
+  app.decorate('signups', new SignupWriter(lifecycle))
 }, { name: 'database' })
 
 declare module 'fastify' {
   interface FastifyInstance {
     database: Database
     lifecycle: LifecycleDeps
+    signups: SignupWriter
   }
 }

@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { parseEmail } from '../domain/email.js'
-import { subscribe } from '../domain/subscribers.js'
 import { signupPage, thanksPage } from '../pages/subscriber.js'
 import { pageContext } from '../pages/context.js'
 import { isFormPost, sendHtml } from '../http.js'
@@ -67,7 +66,7 @@ export default async function publicRoutes (fastify: FastifyInstance) {
     if (bot) {
       // One line, no address: the same answer as a real sign-up, and nothing stored or sent.
       request.log.info({ reason: bot }, 'sign-up dropped as a likely bot')
-    } else await subscribe(app.lifecycle, {
+    } else await app.signups.subscribe({
       email: email.email,
       emailNormalized: email.normalized,
       name: name || undefined,
