@@ -32,5 +32,6 @@ EXPOSE 3000
 # Ready = the database answers (GET /readyz). Node 20 has fetch built in, so the slim image needs no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# node itself (not npm) is PID 1, so SIGTERM reaches the graceful shutdown in dist/server.js.
-CMD ["node", "dist/server.js"]
+# node itself (not npm) is PID 1, so SIGTERM reaches the graceful shutdown in dist/server.js. The flag is the one
+# `npm start` uses: a young generation of 2 MB semi-spaces keeps a streaming export under 100 MB (README, Performance).
+CMD ["node", "--max-semi-space-size=2", "dist/server.js"]

@@ -48,6 +48,10 @@ export function freePort () {
   })
 }
 
+/** The node flags of package.json's start script (`node --flag … dist/server.js`). */
+export const START_FLAGS = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start
+  .split(/\s+/).filter((arg) => arg.startsWith('--'))
+
 const children = new Set()
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
 
@@ -59,8 +63,9 @@ export function startNode (script, env, { label, ipc = false } = {}) {
   const logFile = join(tmpdir(), `joinlist-bench-${process.pid}-${label}.log`)
   const out = openSync(logFile, 'a')
   const startedAt = performance.now()
+  // The app runs with the node flags `npm start` gives it (package.json), as deployed.
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every app process of the run.
-  const nodeArgs = script.endsWith('dist/server.js') ? (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : []
+  const nodeArgs = script.endsWith('dist/server.js') ? [...START_FLAGS, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)] : []
   const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: root,
     env: { PATH: process.env.PATH, NODE_ENV: 'production', ...env },

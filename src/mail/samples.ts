@@ -1,6 +1,5 @@
 // Sample mails: each template rendered with made-up data, for the staff preview and the spam check.
 import { randomBytes } from 'node:crypto'
-import nodemailer from 'nodemailer'
 import type Mail from 'nodemailer/lib/mailer/index.js'
 import { confirmationMail, senderDomain, welcomeMail, type MailSettings } from './messages.js'
 import { MAIL_KINDS, type MailKind } from './templates.js'
@@ -26,6 +25,8 @@ export function sampleMail (settings: MailSettings, kind: MailKind, opts: { publ
 
 /** The raw RFC 5322 message nodemailer would send (DKIM-signed when configured), CRLF line ends. */
 export async function rawMessage (message: Mail.Options): Promise<Buffer> {
+  // Loaded on use (staff preview, spam check), not at start (issue #5: idle memory).
+  const { default: nodemailer } = await import('nodemailer')
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' })
   const info = await transport.sendMail(message)
   return info.message as Buffer

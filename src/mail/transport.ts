@@ -1,8 +1,11 @@
 // Mail transports: SMTP through nodemailer's pool, or (embedded mode) a local mailbox of .eml files.
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import nodemailer from 'nodemailer'
 import type Mail from 'nodemailer/lib/mailer/index.js'
+
+// nodemailer is loaded with the first mail, not at start: a process that only takes sign-ups (WORKER=false)
+// never needs it, and it is a sizeable share of an idle process's memory and start time (issue #5).
+const nodemailer = async () => (await import('nodemailer')).default
 
 export interface Mailer {
   kind: 'smtp' | 'mailbox'
@@ -12,7 +15,7 @@ export interface Mailer {
 
 export function smtpMailer (smtpUrl: string, poolSize: number): Mailer {
   const url = new URL(smtpUrl)
-  const transport = nodemailer.createTransport({
+  const options = {
     pool: true,
     maxConnections: poolSize,
     maxMessages: Infinity,
@@ -23,24 +26,34 @@ export function smtpMailer (smtpUrl: string, poolSize: number): Mailer {
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000
-  })
+  }
+  let transport: Promise<Mail> | undefined
+  let closed = false
   return {
     kind: 'smtp',
-    async send (message) { await transport.sendMail(message) },
-    close () { transport.close() }
+    async send (message) {
+      if (closed) throw new Error('the mailer is closed')
+      transport ??= nodemailer().then((m) => m.createTransport(options))
+      await (await transport).sendMail(message)
+    },
+    close () {
+      closed = true
+      void transport?.then((t) => t.close())
+    }
   }
 }
 
 /** Writes every message to DATA_DIR/mail/ as an .eml file a mail client can open. */
 export function mailboxMailer (dir: string): Mailer {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
+  let transport: Promise<Mail> | undefined
   let ready: Promise<unknown> | undefined
   return {
     kind: 'mailbox',
     async send (message) {
       ready ??= mkdir(dir, { recursive: true })
       await ready
-      const info = await transport.sendMail(message)
+      transport ??= nodemailer().then((m) => m.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }))
+      const info = await (await transport).sendMail(message)
       const stamp = new Date().toISOString().replace(/[:.]/g, '-')
       const id = String(info.messageId).replace(/[^A-Za-z0-9@.-]/g, '')
       // Written aside, then renamed: a mail client (or a test) watching the folder never opens a half-written file.

@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import type { Gauge, Registry } from 'prom-client'
 import { isStaff, requireStaff } from './staff-auth.js'
 import { OUTBOX_STATUSES, outboxCounts, outboxOverview, retryDead, SUBSCRIBER_STATUSES, subscriberCounts } from '../outbox/overview.js'
 
@@ -54,24 +54,36 @@ export default async function operationsRoutes (fastify: FastifyInstance) {
     return { requeued }
   })
 
-  // A registry per app (not prom-client's global one), so several apps in one process (tests) do not clash.
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
-  const outboxGauge = new Gauge({ name: 'joinlist_outbox_messages', help: 'Outbox messages by status (sending = claimed under a lease)', labelNames: ['status'], registers: [registry] })
-  const backlogGauge = new Gauge({ name: 'joinlist_outbox_backlog', help: 'Outbox messages not yet sent (pending + sending)', registers: [registry] })
-  const deadGauge = new Gauge({ name: 'joinlist_outbox_dead', help: 'Outbox messages that failed permanently and wait for staff (GET /admin/outbox)', registers: [registry] })
-  const oldestGauge = new Gauge({ name: 'joinlist_outbox_oldest_waiting_seconds', help: 'Age of the oldest unsent outbox message', registers: [registry] })
-  const subscribersGauge = new Gauge({ name: 'joinlist_subscribers', help: 'Subscribers by status', labelNames: ['status'], registers: [registry] })
+  interface Metrics { registry: Registry, outbox: Gauge, backlog: Gauge, dead: Gauge, oldest: Gauge, subscribers: Gauge }
+  // Built at the first scrape: prom-client is loaded and its process collectors started only where /metrics is
+  // used (issue #5: an idle process's memory). A registry per app (not prom-client's global one), so several apps
+  // in one process (tests) do not clash.
+  let metrics: Promise<Metrics> | undefined
+  const buildMetrics = async (): Promise<Metrics> => {
+    const { collectDefaultMetrics, Gauge, Registry } = await import('prom-client')
+    const registry = new Registry()
+    collectDefaultMetrics({ register: registry })
+    const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] })
+    return {
+      registry,
+      outbox: gauge('joinlist_outbox_messages', 'Outbox messages by status (sending = claimed under a lease)', ['status']),
+      backlog: gauge('joinlist_outbox_backlog', 'Outbox messages not yet sent (pending + sending)'),
+      dead: gauge('joinlist_outbox_dead', 'Outbox messages that failed permanently and wait for staff (GET /admin/outbox)'),
+      oldest: gauge('joinlist_outbox_oldest_waiting_seconds', 'Age of the oldest unsent outbox message'),
+      subscribers: gauge('joinlist_subscribers', 'Subscribers by status', ['status'])
+    }
+  }
 
   app.get('/metrics', { onRequest: requireScraper }, async (request, reply) => {
     // Read at scrape time, so every instance reports the same shared numbers and nothing polls in between.
     const now = app.now()
-    const [{ counts, oldestWaitingSeconds }, subscribers] = await Promise.all([outboxCounts(app.database, now), subscriberCounts(app.database)])
-    for (const status of OUTBOX_STATUSES) outboxGauge.set({ status }, counts[status])
-    backlogGauge.set(counts.pending + counts.sending)
-    deadGauge.set(counts.dead)
-    oldestGauge.set(oldestWaitingSeconds)
-    for (const status of SUBSCRIBER_STATUSES) subscribersGauge.set({ status }, subscribers[status])
-    return reply.header('content-type', registry.contentType).header('cache-control', 'no-store').send(await registry.metrics())
+    metrics ??= buildMetrics().catch((err: unknown) => { metrics = undefined; throw err })
+    const [m, { counts, oldestWaitingSeconds }, subscribers] = await Promise.all([metrics, outboxCounts(app.database, now), subscriberCounts(app.database)])
+    for (const status of OUTBOX_STATUSES) m.outbox.set({ status }, counts[status])
+    m.backlog.set(counts.pending + counts.sending)
+    m.dead.set(counts.dead)
+    m.oldest.set(oldestWaitingSeconds)
+    for (const status of SUBSCRIBER_STATUSES) m.subscribers.set({ status }, subscribers[status])
+    return reply.header('content-type', m.registry.contentType).header('cache-control', 'no-store').send(await m.registry.metrics())
   })
 }

@@ -2,7 +2,7 @@
 // with the counters in Redis when REDIS_URL is set so that every instance shares one limit.
 import fp from 'fastify-plugin'
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { verifyUnsubscribeToken } from '../domain/tokens.js'
 
@@ -25,6 +25,8 @@ export default fp(async (app) => {
   if (config.redisUrl) {
     // Fail fast instead of queueing while Redis is away: with skipOnError below, a request then goes through
     // unlimited rather than waiting or failing.
+    // Loaded only when configured: the client library is a sizeable share of an idle process's memory (issue #5).
+    const { Redis } = await import('ioredis')
     redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000 })
     let healthy = true
     redis.on('error', (err) => {
