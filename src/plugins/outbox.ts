@@ -12,8 +12,9 @@ export default fp(async (app) => {
     pollMs: config.workerPollMs,
     // Deep enough that the SMTP pool never waits for the next claim (the mail bench: ×4 kept it at 0.7× the raw pool).
     batchSize: config.smtpPoolSize * 20,
-    // Twice the pool: a connection that finishes always finds the next message already queued in the pool.
-    concurrency: config.smtpPoolSize * 2,
+    // Three per connection: one being sent and two already queued in the pool, so a connection that finishes never
+    // waits for the worker (the mail bench: ×3 measured 0.69× against ×2's 0.63–0.66× on one machine, same run).
+    concurrency: config.smtpPoolSize * 3,
     leaseSeconds: config.outboxLeaseSeconds,
     retryBaseMs: config.outboxRetryBaseMs,
     retryMaxMs: config.outboxRetryMaxMs,
