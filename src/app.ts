@@ -1,5 +1,4 @@
 // The app factory: builds the Fastify instance from a config object; src/server.ts is the only file that listens.
-import { pino } from 'pino'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
 import cors from '@fastify/cors'
@@ -41,9 +40,7 @@ export interface AppDeps {
 
 export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    // Log lines are written off the event loop (pino flushes what is left when the process exits): a synchronous
-    // write per request was a measurable share of a sign-up's CPU (issue #5). Lines still appear at once.
-    logger: deps.loggerInstance ? undefined : (deps.logger ?? { level: config.logLevel, stream: pino.destination({ dest: 1, sync: false }) }),
+    logger: deps.loggerInstance ? undefined : (deps.logger ?? { level: config.logLevel }),
     loggerInstance: deps.loggerInstance,
     // Only the configured proxies may set the client address (STANDARDS C19); never a hop count or `true`.
     trustProxy: config.trustProxy ?? false,
