@@ -1,5 +1,6 @@
 /* Joinlist embed: enhances <form data-joinlist> on any site. No dependencies, no cookies. Without JavaScript (or
    when this script cannot reach the service) the form is an ordinary form post to /subscribe. */
+/* global HTMLFormElement */
 (function () {
   'use strict'
   if (!window.fetch || !window.FormData || !document.querySelectorAll) return
@@ -8,7 +9,7 @@
     if (form.getAttribute('data-joinlist-ready')) return
     form.setAttribute('data-joinlist-ready', 'true')
     // A live region must exist before its text changes, or screen readers may not announce it.
-    var status = form.querySelector('[data-joinlist-status]')
+    let status = form.querySelector('[data-joinlist-status]')
     if (!status) {
       status = document.createElement('p')
       status.setAttribute('data-joinlist-status', '')
@@ -16,14 +17,14 @@
     }
     status.setAttribute('role', 'status')
     status.setAttribute('aria-live', 'polite')
-    var button = form.querySelector('button[type=submit],button:not([type]),input[type=submit]')
+    const button = form.querySelector('button[type=submit],button:not([type]),input[type=submit]')
 
     form.addEventListener('submit', function (event) {
       event.preventDefault()
-      var data = {}
+      const data = {}
       new FormData(form).forEach(function (value, key) { if (typeof value === 'string') data[key] = value })
-      var invalid = form.querySelectorAll('[aria-invalid]')
-      for (var i = 0; i < invalid.length; i++) invalid[i].removeAttribute('aria-invalid')
+      const invalid = form.querySelectorAll('[aria-invalid]')
+      for (let i = 0; i < invalid.length; i++) invalid[i].removeAttribute('aria-invalid')
       if (button) button.disabled = true
       fetch(form.action, {
         method: 'POST',
@@ -32,10 +33,10 @@
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(data)
       }).then(function (response) {
-        return response.json().then(function (body) { return { status: response.status, body: body } })
+        return response.json().then(function (body) { return { status: response.status, body } })
       }).then(function (result) {
         if (button) button.disabled = false
-        var body = result.body || {}
+        const body = result.body || {}
         if (result.status === 202) {
           form.reset()
           status.textContent = body.message
@@ -43,7 +44,7 @@
         }
         if (result.status === 400 || result.status === 429) {
           status.textContent = body.message
-          var field = body.field && form.elements.namedItem(body.field)
+          const field = body.field && form.elements.namedItem(body.field)
           if (field && field.focus) { field.setAttribute('aria-invalid', 'true'); field.focus() }
           return
         }
@@ -57,8 +58,8 @@
   }
 
   function enhanceAll () {
-    var forms = document.querySelectorAll('form[data-joinlist]')
-    for (var i = 0; i < forms.length; i++) enhance(forms[i])
+    const forms = document.querySelectorAll('form[data-joinlist]')
+    for (let i = 0; i < forms.length; i++) enhance(forms[i])
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', enhanceAll)
   else enhanceAll()

@@ -120,7 +120,7 @@ async function main () {
   let nextExport = start + 30_000
   let i = 0
   const inflight = new Set<Promise<unknown>>()
-  const fire = (p: Promise<unknown>) => { inflight.add(p); void p.finally(() => inflight.delete(p)) }
+  const fire = (p: Promise<unknown>) => { inflight.add(p); p.finally(() => inflight.delete(p)).catch(() => {}) }
   console.log(`soak: ${minutes} min at ${rate} sign-ups/s (plus confirms, unsubscribes and an export every 30 s) against ${base}`)
   while (Date.now() < end) {
     const now = Date.now()

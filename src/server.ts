@@ -24,8 +24,8 @@ async function main () {
     await app.close()
     process.exit(0)
   }
-  process.on('SIGTERM', () => { void shutdown('SIGTERM') })
-  process.on('SIGINT', () => { void shutdown('SIGINT') })
+  process.on('SIGTERM', () => { shutdown('SIGTERM').catch(() => process.exit(1)) })
+  process.on('SIGINT', () => { shutdown('SIGINT').catch(() => process.exit(1)) })
   await app.listen({ port: config.port, host: config.host })
   const mode = `${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`}, ${config.smtpUrl ? 'SMTP' : `local mailbox in ${config.dataDir}/mail`}`
   app.log.info(`Joinlist is running at ${config.publicUrl} (${mode})`)

@@ -26,6 +26,7 @@ t.test('killed connections and a vanished database give fast 503s, never hangs, 
   let loading = true
   let terminated = 0
   const killer = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- set to false by the load below, across awaits
     while (loading) {
       await sleep(250)
       const rows = await db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity

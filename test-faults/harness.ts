@@ -207,7 +207,7 @@ export async function startServer (t: Tap, name: string, env: Record<string, str
   const url = await Promise.race([
     listening,
     exited.then(({ code }) => { throw new Error(`${name} exited ${code} before listening: ${stderr}`) }),
-    new Promise<never>((_, reject) => {
+    new Promise<never>((_resolve, reject) => {
       setTimeout(() => reject(new Error(`${name} did not start within 60 s: ${stderr}`)), 60_000).unref()
     })
   ])

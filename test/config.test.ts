@@ -42,9 +42,20 @@ t.test('each bad variable stops loadConfig with one line naming it', async (t) =
 t.test('with nothing set, the defaults run embedded on localhost:3000', async (t) => {
   const c = loadConfig({})
   t.match(c, {
-    port: 3000, host: '127.0.0.1', publicUrl: 'http://localhost:3000', databaseUrl: undefined, dataDir: './data',
-    smtpUrl: undefined, listName: 'Our mailing list', mailFrom: 'Our mailing list <no-reply@localhost>',
-    adminToken: undefined, tokenSecret: undefined, confirmTtlHours: 72, welcomeEmail: true, trustProxy: undefined, worker: true
+    port: 3000,
+    host: '127.0.0.1',
+    publicUrl: 'http://localhost:3000',
+    databaseUrl: undefined,
+    dataDir: './data',
+    smtpUrl: undefined,
+    listName: 'Our mailing list',
+    mailFrom: 'Our mailing list <no-reply@localhost>',
+    adminToken: undefined,
+    tokenSecret: undefined,
+    confirmTtlHours: 72,
+    welcomeEmail: true,
+    trustProxy: undefined,
+    worker: true
   })
   t.match(c.consentText, /Our mailing list/)
   t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080', 'PUBLIC_URL follows PORT by default')
@@ -52,8 +63,14 @@ t.test('with nothing set, the defaults run embedded on localhost:3000', async (t
 
 t.test('values are read as documented: empty means unset, lists split, trailing slash dropped', async (t) => {
   const c = loadConfig({
-    PUBLIC_URL: 'https://lists.example.org/', ADMIN_TOKEN: '', TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,::1,fd00::/8',
-    WELCOME_EMAIL: 'false', LIST_NAME: 'Policy Notes', CONFIRM_TTL_HOURS: '24', DATABASE_URL: 'postgresql://db/x', TOKEN_SECRET: SECRET
+    PUBLIC_URL: 'https://lists.example.org/',
+    ADMIN_TOKEN: '',
+    TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,::1,fd00::/8',
+    WELCOME_EMAIL: 'false',
+    LIST_NAME: 'Policy Notes',
+    CONFIRM_TTL_HOURS: '24',
+    DATABASE_URL: 'postgresql://db/x',
+    TOKEN_SECRET: SECRET
   })
   t.equal(c.publicUrl, 'https://lists.example.org')
   t.equal(c.adminToken, undefined)

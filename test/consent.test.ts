@@ -59,7 +59,9 @@ t.test('instances starting together register a new consent text once', async (t)
 t.test('the ledger records sign-up, confirmation, unsubscribe and resubscribe with time, IP, user agent and method', async (t) => {
   const { app, smtp, database } = await buildTestApp(t, { CONFIRM_COOLDOWN_MINUTES: '0' })
   await app.inject({
-    method: 'POST', url: '/subscribe', payload: 'email=dee%40example.org&source=footer',
+    method: 'POST',
+    url: '/subscribe',
+    payload: 'email=dee%40example.org&source=footer',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Form/1.0', origin: 'https://council.example' }
   })
   const [mail] = await smtp.waitFor(1)

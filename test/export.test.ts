@@ -135,7 +135,9 @@ t.test('cells are RFC 4180 quoted and formula-like cells are neutralised with a 
 t.test('each row carries the consent evidence with ISO 8601 UTC timestamps', async (t) => {
   const ta = await buildTestApp(t)
   await ta.app.inject({
-    method: 'POST', url: '/subscribe', payload: JSON.stringify({ email: 'evidence@example.org', source: 'blog-footer' }),
+    method: 'POST',
+    url: '/subscribe',
+    payload: JSON.stringify({ email: 'evidence@example.org', source: 'blog-footer' }),
     headers: { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (Evidence)' }
   })
   const [row] = await exportRows(ta.app)

@@ -116,8 +116,17 @@ t.test('a stopped worker finishes the send in hand and releases the messages it 
   const mailer = { kind: 'smtp' as const, close: () => {}, async send (m: Parameters<typeof real.send>[0]) { started++; await gate; await real.send(m) } }
   const config = testConfig()
   const worker = new OutboxWorker(database, mailer, app.log, {
-    publicUrl: config.publicUrl, mail: app.mailSettings, tokenSecret: config.tokenSecret,
-    confirmTtlHours: 72, pollMs: 50, batchSize: 10, concurrency: 1, leaseSeconds: 60, retryBaseMs: 50, retryMaxMs: 100, maxAttempts: 5
+    publicUrl: config.publicUrl,
+    mail: app.mailSettings,
+    tokenSecret: config.tokenSecret,
+    confirmTtlHours: 72,
+    pollMs: 50,
+    batchSize: 10,
+    concurrency: 1,
+    leaseSeconds: 60,
+    retryBaseMs: 50,
+    retryMaxMs: 100,
+    maxAttempts: 5
   })
   worker.start()
   await waitUntil(() => started === 1)

@@ -31,8 +31,17 @@ function worker (t: Tap, ctx: TestApp, database: Database, mailer = smtpMailer(c
   t.teardown(() => mailer.close())
   t.teardown(() => w.stop())
   const w = new OutboxWorker(database, mailer, ctx.app.log, {
-    publicUrl: ctx.config.publicUrl, mail: ctx.app.mailSettings, tokenSecret: ctx.config.tokenSecret,
-    confirmTtlHours: 72, pollMs: 50, batchSize: 10, concurrency: 2, leaseSeconds: 60, retryBaseMs: 50, retryMaxMs: 100, maxAttempts: 5
+    publicUrl: ctx.config.publicUrl,
+    mail: ctx.app.mailSettings,
+    tokenSecret: ctx.config.tokenSecret,
+    confirmTtlHours: 72,
+    pollMs: 50,
+    batchSize: 10,
+    concurrency: 2,
+    leaseSeconds: 60,
+    retryBaseMs: 50,
+    retryMaxMs: 100,
+    maxAttempts: 5
   })
   w.start()
   return w

@@ -27,9 +27,17 @@ t.test('staff see everything held about an address with its ledger, and each loo
   t.equal(res.headers['cache-control'], 'no-store')
   const body = res.json()
   t.match(body.subscriber, {
-    email: 'Jane.Doe@Example.org', email_normalized: 'jane.doe@example.org', name: 'Jane Doe', status: 'confirmed', source: 'footer',
-    signup_ip: '127.0.0.1', signup_user_agent: 'lightMyRequest', confirm_ip: '127.0.0.1', confirm_user_agent: 'Clicker/1.0',
-    consent_text_version: 1, has_confirm_token: true
+    email: 'Jane.Doe@Example.org',
+    email_normalized: 'jane.doe@example.org',
+    name: 'Jane Doe',
+    status: 'confirmed',
+    source: 'footer',
+    signup_ip: '127.0.0.1',
+    signup_user_agent: 'lightMyRequest',
+    confirm_ip: '127.0.0.1',
+    confirm_user_agent: 'Clicker/1.0',
+    consent_text_version: 1,
+    has_confirm_token: true
   })
   t.notOk('confirm_token_hash' in body.subscriber, 'no token hash in the answer')
   t.same(body.events.map((e: { type: string }) => e.type), ['signup', 'confirm', 'access'], 'this lookup is on record too')

@@ -35,7 +35,7 @@ t.test('a forged X-Forwarded-For from a client that is not a trusted proxy does 
 
 t.test('behind a trusted proxy each forwarded client has its own limit', async (t) => {
   const { app } = await buildTestApp(t, { RATE_LIMIT_SUBSCRIBE_MAX: '2', TRUST_PROXY: '127.0.0.1' })
-  const a = [], b = []
+  const a = []; const b = []
   for (let i = 0; i < 3; i++) a.push((await app.inject(signup(i, { 'x-forwarded-for': '198.51.100.7' }))).statusCode)
   for (let i = 3; i < 5; i++) b.push((await app.inject(signup(i, { 'x-forwarded-for': '198.51.100.8' }))).statusCode)
   t.same(a, [202, 202, 429])

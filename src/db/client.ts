@@ -210,7 +210,7 @@ const isStaleConnection = (err: unknown) => STALE.has(String((err as { code?: un
 /** The query's rows, or a QUERY_TIMEOUT error after ms; a query not yet sent is dropped from the pool's queue. */
 function withDeadline<T> (query: postgres.PendingQuery<postgres.Row[]>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
+  const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       // Cancelling a running query needs a new connection, which fails while the database is gone: ignore that.
       Promise.resolve(query.cancel() as unknown).catch(() => {})

@@ -33,6 +33,7 @@ export function parseEmail (input: string): EmailResult {
   if (local === '') return fail('Enter the part before the @ in the email address.')
   if (domain === '') return fail('Enter the part after the @ in the email address, such as example.com.')
   if (Buffer.byteLength(local) > 64) return fail('The part before the @ is too long (at most 64 characters).')
+  // eslint-disable-next-line no-control-regex -- the range is "anything outside ASCII", not a control character
   if (/[^\x00-\x7f]/.test(local)) {
     return fail('Addresses with letters outside A–Z before the @ are not supported: use another address.')
   }

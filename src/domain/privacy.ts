@@ -37,10 +37,14 @@ export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string,
       || jsonb_build_object('has_confirm_token', t.confirm_token_hash IS NOT NULL,
         'signup_ip', host(t.signup_ip), 'confirm_ip', host(t.confirm_ip)) FROM target t) AS subscriber`)
   const id = row.id === null ? null : Number(row.id)
-  const events = id === null ? [] : await deps.database.rows<Record<string, unknown>>(sql`
+  const events = id === null
+    ? []
+    : await deps.database.rows<Record<string, unknown>>(sql`
     SELECT ${isoSql(sql.raw('occurred_at'))} AS occurred_at, type, host(ip) AS ip, user_agent, method, details
     FROM consent_events WHERE subscriber_id = ${id} ORDER BY id`)
-  const outbox = id === null ? [] : await deps.database.rows<Record<string, unknown>>(sql`
+  const outbox = id === null
+    ? []
+    : await deps.database.rows<Record<string, unknown>>(sql`
     SELECT kind, status, message_id, attempts, last_error, ${isoSql(sql.raw('created_at'))} AS created_at,
       ${isoSql(sql.raw('sent_at'))} AS sent_at
     FROM outbox WHERE subscriber_id = ${id} ORDER BY id`)
@@ -50,10 +54,12 @@ export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string,
     const v = (e.details as { consentTextVersion?: number } | null)?.consentTextVersion
     if (v != null) versions.add(Number(v))
   }
-  const consentTexts = versions.size === 0 ? [] : (await deps.database.rows<{ version: number, text: string, sha256: string, created_at: string }>(sql`
+  const consentTexts = versions.size === 0
+    ? []
+    : (await deps.database.rows<{ version: number, text: string, sha256: string, created_at: string }>(sql`
     SELECT version, text, sha256, ${isoSql(sql.raw('created_at'))} AS created_at FROM consent_texts
     WHERE version IN (${sql.join([...versions].map((v) => sql`${v}`), sql`, `)}) ORDER BY version`))
-    .map((c) => ({ version: Number(c.version), text: c.text, sha256: c.sha256, createdAt: c.created_at }))
+        .map((c) => ({ version: Number(c.version), text: c.text, sha256: c.sha256, createdAt: c.created_at }))
   const suppressed = (await deps.database.rows(sql`
     SELECT 1 FROM suppressions WHERE email_hash = ${suppressionHash(deps.tokenSecret, emailNormalized)}`)).length > 0
   return { email: emailNormalized, subscriber: row.subscriber, consentTexts, events, outbox, suppressed }

@@ -8,7 +8,6 @@ export const MAIL_KIND_NAMES = Object.keys(MAIL_KINDS) as MailKind[]
 
 export const isMailKind = (v: string): v is MailKind => Object.hasOwn(MAIL_KINDS, v)
 
-
 /** One mail as it would go out, with sample data that looks like a real subscriber's (links are not live). */
 export function sampleMail (settings: MailSettings, kind: MailKind, opts: { publicUrl: string, confirmTtlHours: number }): Mail.Options {
   const ctx = {

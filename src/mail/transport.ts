@@ -38,7 +38,7 @@ export function smtpMailer (smtpUrl: string, poolSize: number): Mailer {
     },
     close () {
       closed = true
-      void transport?.then((t) => t.close())
+      transport?.then((t) => t.close(), () => {})
     }
   }
 }

@@ -238,7 +238,7 @@ export class OutboxWorker {
       if (this.flushingSent) return
       // The first mark waits a moment for the ones finishing just after it, so they share one UPDATE.
       this.flushingSent = true
-      setTimeout(() => { void this.flushSent() }, SENT_GROUP_MS)
+      setTimeout(() => { this.flushSent().catch(() => {}) }, SENT_GROUP_MS)
     })
   }
 
@@ -267,4 +267,3 @@ export class OutboxWorker {
       WHERE id = ${id}`)
   }
 }
-

@@ -27,7 +27,9 @@ export default fp(async (app) => {
         const body = (request.body ?? {}) as Record<string, unknown>
         const text = (k: string) => typeof body[k] === 'string' ? body[k] as string : undefined
         return sendHtml(reply, 400, signupPage(pageContext(request), {
-          email: text('email'), name: text('name'), source: text('source'),
+          email: text('email'),
+          name: text('name'),
+          source: text('source'),
           error: { field: field ?? 'email', message }
         }))
       }
@@ -36,8 +38,9 @@ export default fp(async (app) => {
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
       const [code, fallback] = CLIENT_MESSAGES[status] ?? ['bad_request', err.message]
-      const message = status === 400 && err.code?.startsWith('FST_ERR_CTP') ? `${fallback} (${err.message})`
-        // Our 429s say how long to wait (src/security/rate-limits.ts).
+      // Our 429s say how long to wait (src/security/rate-limits.ts).
+      const message = status === 400 && err.code?.startsWith('FST_ERR_CTP')
+        ? `${fallback} (${err.message})`
         : status === 429 && err.message ? err.message : fallback
       return sendError(request, reply, status, { error: code, message })
     }

@@ -15,6 +15,6 @@ export default async function healthRoutes (app: FastifyInstance) {
 
 function withTimeout<T> (p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout
-  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), ms) })])
+  return Promise.race([p, new Promise<T>((_resolve, reject) => { timer = setTimeout(() => reject(new Error('timeout')), ms) })])
     .finally(() => clearTimeout(timer))
 }

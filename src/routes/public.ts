@@ -66,16 +66,18 @@ export default async function publicRoutes (fastify: FastifyInstance) {
     if (bot) {
       // One line, no address: the same answer as a real sign-up, and nothing stored or sent.
       request.log.info({ reason: bot }, 'sign-up dropped as a likely bot')
-    } else await app.signups.subscribe({
-      email: email.email,
-      emailNormalized: email.normalized,
-      name: name || undefined,
-      source: source || undefined,
-      ip: request.ip,
-      userAgent: request.headers['user-agent']?.slice(0, 500),
-      method: isFormPost(request) ? 'form' : 'api',
-      form: request.headers.origin?.slice(0, 200)
-    })
+    } else {
+      await app.signups.subscribe({
+        email: email.email,
+        emailNormalized: email.normalized,
+        name: name || undefined,
+        source: source || undefined,
+        ip: request.ip,
+        userAgent: request.headers['user-agent']?.slice(0, 500),
+        method: isFormPost(request) ? 'form' : 'api',
+        form: request.headers.origin?.slice(0, 200)
+      })
+    }
     if (!bot) app.outbox.kick()
     // The same answer whatever the address's state (STANDARDS C16).
     if (isFormPost(request)) {
