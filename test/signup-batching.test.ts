@@ -112,3 +112,20 @@ t.test('a pooled connection the database dropped is tried again: the next sign-u
   t.equal(n, 2, 'both sign-ups queued their mail')
   t.equal(smtp.mails.length, 0)
 })
+
+t.test('a name that is not valid Unicode gets 400 and the sign-ups arriving with it are stored', async (t) => {
+  const { app, smtp, database } = await buildTestApp(t, { RATE_LIMIT_SUBSCRIBE_MAX: '1000' })
+  // A lone UTF-16 surrogate: JSON can carry it, PostgreSQL cannot store it as text.
+  const broken = app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'broken@example.org', name: 'Ann \ud800' }) })
+  const others = ['beside-1@example.org', 'beside-2@example.org', 'beside-3@example.org']
+    .map((email) => app.inject({ method: 'POST', url: '/subscribe', ...json({ email, name: 'Zoë 🙂' }) }))
+  const res = await broken
+  t.equal(res.statusCode, 400)
+  t.match(res.json(), { error: 'invalid_field', field: 'name', message: /valid Unicode/ })
+  t.same((await Promise.all(others)).map((r) => r.statusCode), [202, 202, 202])
+  for (const email of ['beside-1@example.org', 'beside-2@example.org', 'beside-3@example.org']) {
+    t.match((await waitForMailTo(smtp, email)).parsed.text, 'Zoë 🙂', 'a real non-ASCII name arrives intact')
+  }
+  const [{ n }] = await database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM subscribers`)
+  t.equal(n, 3, 'only the broken sign-up was refused')
+})

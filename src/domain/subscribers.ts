@@ -83,6 +83,14 @@ const SIGNUP_SQL = `
   SELECT u.id, 'confirmation', i.message_id, jsonb_build_object('token', i.token), $2::timestamptz, $2::timestamptz
   FROM upsert u JOIN input i USING (email_normalized)`
 
+/**
+ * A UTF-16 surrogate without its pair: not a character, so it cannot be stored as text. JSON can carry one
+ * ("\ud800"), and PostgreSQL refuses it inside a jsonb value, which would fail a whole batch of sign-ups.
+ */
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+/** The text with any lone surrogate replaced by U+FFFD, as encoding it to UTF-8 would. */
+const wellFormed = (v: string | undefined): string | null => v === undefined ? null : v.replace(LONE_SURROGATE, '\ufffd')
+
 interface Waiting { input: SignupInput, resolve: () => void, reject: (err: unknown) => void }
 
 export interface SignupWriterOptions {
@@ -152,15 +160,17 @@ export class SignupWriter {
     const rows = inputs.map((input) => {
       const { token, hash } = newConfirmToken()
       return {
-        email: input.email,
-        email_normalized: input.emailNormalized,
-        name: input.name ?? null,
-        source: input.source ?? null,
+        // Validation refuses lone surrogates in what a visitor types; headers cannot carry them. Replaced here
+        // all the same, because one such value would fail every sign-up in its batch.
+        email: wellFormed(input.email),
+        email_normalized: wellFormed(input.emailNormalized),
+        name: wellFormed(input.name),
+        source: wellFormed(input.source),
         // One unparsable address must not fail the whole batch's inet cast.
         ip: input.ip && isIP(input.ip) ? input.ip : null,
-        user_agent: input.userAgent ?? null,
+        user_agent: wellFormed(input.userAgent),
         method: input.method ?? 'api',
-        form: input.form ?? null,
+        form: wellFormed(input.form),
         token_hash: hash,
         token,
         message_id: newMessageId(deps.messageIdDomain)

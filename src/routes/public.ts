@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { parseEmail } from '../domain/email.js'
+import { LONE_SURROGATE } from '../domain/subscribers.js'
 import { signupPage, thanksPage } from '../pages/subscriber.js'
 import { pageContext } from '../pages/context.js'
 import { isFormPost, sendHtml } from '../http.js'
@@ -15,6 +16,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 const plainText = (what: string, max: number) => z.string({ error: `${what} must be text.` }).trim()
   .max(max, `${what} is too long (at most ${max} characters).`)
   .refine((v) => !CONTROL.test(v), `${what} must not contain line breaks or control characters.`)
+  .refine((v) => !v.match(LONE_SURROGATE), `${what} contains a broken character (a lone UTF-16 surrogate): send valid Unicode text.`)
 
 export const signupBody = z.object({
   email: z.string({ error: 'Enter your email address.' }).max(1000, 'The email address is too long (at most 254 characters).')
