@@ -4,10 +4,8 @@
 import t from 'tap'
 import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
-import { buildApp } from '../src/app.js'
 import { openDatabase } from '../src/db/client.js'
-import { smtpMailer } from '../src/mail/transport.js'
-import { buildTestApp, form, json, linkIn, pathOf, startSmtp, testConfig, testDatabase } from './helper.js'
+import { buildTestApp, form, json, linkIn, pathOf, testDatabase } from './helper.js'
 import { exportRows, outboxIdle, waitForMailTo } from './flow.js'
 
 /** Another session locks the subscribers table against writes until release(). */
@@ -70,10 +68,7 @@ t.test('a batch the database cannot write stores nothing and every sign-up in it
   const { url } = await testDatabase(t)
   const database = await openDatabase({ databaseUrl: url, poolSize: 2, queryTimeoutMs: 500 })
   t.teardown(() => database.close())
-  const smtp = await startSmtp(t)
-  const app = await buildApp(testConfig({ SMTP_URL: smtp.url, RATE_LIMIT_SUBSCRIBE_MAX: '1000' }), { database, mailer: smtpMailer(smtp.url, 1), logger: false })
-  await app.ready()
-  t.teardown(() => app.close())
+  const { app, smtp } = await buildTestApp(t, { RATE_LIMIT_SUBSCRIBE_MAX: '1000' }, { database })
 
   // Another session holds the table, so the batch waits past the query deadline and is cancelled.
   const busy = await holdTable(t, url!)

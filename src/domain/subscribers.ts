@@ -93,50 +93,40 @@ const wellFormed = (v: string | undefined): string | null => v === undefined ? n
 
 interface Waiting { input: SignupInput, resolve: () => void, reject: (err: unknown) => void }
 
-export interface SignupWriterOptions {
-  /**
-   * Batches written at the same time (each holds one pooled connection while it runs). One: sign-ups that arrive
-   * while a batch is being written wait for the next, so batches grow with the load; the sign-up bench measured
-   * 1 lane against 2 and 3 as the fastest and the cheapest in CPU per sign-up, app and database alike (issue #5).
-   */
-  lanes?: number
-  /** Most sign-ups in one statement. */
-  maxBatch?: number
-}
+/** Most sign-ups in one statement. */
+const MAX_BATCH = 100
 
 /**
  * Records sign-ups and queues their confirmation mails, unless an address is confirmed already, or was sent one
  * within the cooldown, or reached today's cap (list-bombing, STANDARDS C17). Says nothing about which happened,
  * and every sign-up does the same database work whatever its address's state (STANDARDS C16). A sign-up's
  * promise settles when its batch has committed (or failed: then every sign-up in it fails, and none is stored).
+ *
+ * One batch is written at a time: sign-ups that arrive meanwhile wait for the next, so batches grow with the load.
+ * The sign-up bench measured one batch at a time against two and three as the fastest and the cheapest in CPU per
+ * sign-up, app and database alike (issue #5).
  */
 export class SignupWriter {
   private readonly waiting: Waiting[] = []
-  private running = 0
-  private readonly lanes: number
-  private readonly maxBatch: number
+  private writing = false
 
-  constructor (private readonly deps: LifecycleDeps, opts: SignupWriterOptions = {}) {
-    this.lanes = opts.lanes ?? 1
-    this.maxBatch = opts.maxBatch ?? 100
-  }
+  constructor (private readonly deps: LifecycleDeps) {}
 
   subscribe (input: SignupInput): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ input, resolve, reject })
-      this.pump()
+      this.next()
     })
   }
 
-  private pump (): void {
-    while (this.running < this.lanes && this.waiting.length > 0) {
-      const batch = this.take()
-      this.running++
-      this.write(batch.map((w) => w.input)).then(
-        () => { for (const w of batch) w.resolve() },
-        (err: unknown) => { for (const w of batch) w.reject(err) }
-      ).finally(() => { this.running--; this.pump() })
-    }
+  private next (): void {
+    if (this.writing || this.waiting.length === 0) return
+    this.writing = true
+    const batch = this.take()
+    this.write(batch.map((w) => w.input)).then(
+      () => { for (const w of batch) w.resolve() },
+      (err: unknown) => { for (const w of batch) w.reject(err) }
+    ).finally(() => { this.writing = false; this.next() })
   }
 
   /** The next batch, at most one sign-up per address (one statement cannot upsert a row twice): a repeat waits. */
@@ -145,7 +135,7 @@ export class SignupWriter {
     const addresses = new Set<string>()
     const rest: Waiting[] = []
     for (const w of this.waiting) {
-      if (batch.length < this.maxBatch && !addresses.has(w.input.emailNormalized)) {
+      if (batch.length < MAX_BATCH && !addresses.has(w.input.emailNormalized)) {
         addresses.add(w.input.emailNormalized)
         batch.push(w)
       } else rest.push(w)

@@ -3,9 +3,17 @@ import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type Mail from 'nodemailer/lib/mailer/index.js'
 
-// nodemailer is loaded with the first mail, not at start: a process that only takes sign-ups (WORKER=false)
-// never needs it, and it is a sizeable share of an idle process's memory and start time (issue #5).
-const nodemailer = async () => (await import('nodemailer')).default
+/**
+ * A nodemailer transport created with the first mail. nodemailer is loaded then, not at start: a process that only
+ * takes sign-ups (WORKER=false) never needs it, and it is a sizeable share of an idle process's memory (issue #5).
+ */
+function lazyTransport (options: object) {
+  let transport: Promise<Mail> | undefined
+  return {
+    get: () => (transport ??= import('nodemailer').then((m) => m.default.createTransport(options))),
+    close: () => { transport?.then((t) => t.close(), () => {}) }
+  }
+}
 
 export interface Mailer {
   kind: 'smtp' | 'mailbox'
@@ -15,7 +23,7 @@ export interface Mailer {
 
 export function smtpMailer (smtpUrl: string, poolSize: number): Mailer {
   const url = new URL(smtpUrl)
-  const options = {
+  const transport = lazyTransport({
     pool: true,
     maxConnections: poolSize,
     maxMessages: Infinity,
@@ -26,34 +34,32 @@ export function smtpMailer (smtpUrl: string, poolSize: number): Mailer {
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000
-  }
-  let transport: Promise<Mail> | undefined
+  })
   let closed = false
   return {
     kind: 'smtp',
     async send (message) {
+      // After close, no new pool may be created that nobody would close.
       if (closed) throw new Error('the mailer is closed')
-      transport ??= nodemailer().then((m) => m.createTransport(options))
-      await (await transport).sendMail(message)
+      await (await transport.get()).sendMail(message)
     },
     close () {
       closed = true
-      transport?.then((t) => t.close(), () => {})
+      transport.close()
     }
   }
 }
 
 /** Writes every message to DATA_DIR/mail/ as an .eml file a mail client can open. */
 export function mailboxMailer (dir: string): Mailer {
-  let transport: Promise<Mail> | undefined
+  const transport = lazyTransport({ streamTransport: true, buffer: true, newline: 'unix' })
   let ready: Promise<unknown> | undefined
   return {
     kind: 'mailbox',
     async send (message) {
       ready ??= mkdir(dir, { recursive: true })
       await ready
-      transport ??= nodemailer().then((m) => m.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }))
-      const info = await (await transport).sendMail(message)
+      const info = await (await transport.get()).sendMail(message)
       const stamp = new Date().toISOString().replace(/[:.]/g, '-')
       const id = String(info.messageId).replace(/[^A-Za-z0-9@.-]/g, '')
       // Written aside, then renamed: a mail client (or a test) watching the folder never opens a half-written file.
