@@ -97,6 +97,33 @@ t.test('a query to a database that never answers fails after the deadline instea
   t.ok(isDatabaseUnavailable(err), 'and counts as the database being unavailable (503)')
 })
 
+t.test('a statement that runs past the deadline is ended by PostgreSQL itself, so nothing it wrote is kept', postgresOnly, async (t) => {
+  const { url } = await testDatabase(t)
+  const database = await openDatabase({ databaseUrl: url, poolSize: 1, queryTimeoutMs: 300 })
+  t.teardown(() => database.close())
+  const err = await database.rows(sql`
+    WITH added AS (
+      INSERT INTO subscribers (email, email_normalized) VALUES ('slow@example.org', 'slow@example.org') RETURNING id
+    )
+    SELECT pg_sleep(1) FROM added`).then(() => undefined, (e: unknown) => e)
+  t.match(driverError(err), { code: '57014' }, 'cancelled by the server (statement_timeout), not only given up on here')
+  t.ok(isDatabaseUnavailable(err), 'and counts as the database being unavailable (503)')
+  const [{ n }] = await database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM subscribers`)
+  t.equal(n, 0, 'the insert was rolled back')
+})
+
+t.test('an export starts on a pool with no open connection, may run past the query deadline, and leaves the deadline in place', postgresOnly, async (t) => {
+  const { url } = await testDatabase(t)
+  const database = await openDatabase({ databaseUrl: url, poolSize: 1, queryTimeoutMs: 300 })
+  t.teardown(() => database.close())
+  const copy = await database.copyOut('COPY (SELECT g, pg_sleep(0.2) FROM generate_series(1, 3) g) TO STDOUT WITH (FORMAT csv)', {})
+  let text = ''
+  for await (const chunk of copy.stream) text += String(chunk)
+  t.equal(text.trim().split('\n').length, 3, 'all rows, 600 ms in all')
+  const [{ statement_timeout: limit }] = await database.rows<{ statement_timeout: string }>(sql`SHOW statement_timeout`)
+  t.equal(limit, '300ms')
+})
+
 t.test('/healthz answers while the process runs; /readyz is 503 once the database is closed', async (t) => {
   // Its own database handle, which the test closes itself while the app still runs.
   const url = process.env.DATABASE_URL ? (await testDatabase(t)).url : undefined

@@ -46,8 +46,9 @@ export interface OpenOptions {
   loadDataDir?: Blob
   poolSize?: number
   /**
-   * PostgreSQL only: a query that has no answer after this long fails (as unavailable), and one still waiting for
-   * a connection is taken off the queue, so requests fail fast with 503 while the database is gone (STANDARDS F31).
+   * PostgreSQL only: a statement running longer than this is cancelled by PostgreSQL itself (statement_timeout),
+   * and one with no answer a little later (the database is gone) fails here and is taken off the pool's queue;
+   * both fail as unavailable, so requests fail fast with 503 (STANDARDS F31).
    */
   queryTimeoutMs?: number
 }
@@ -71,19 +72,23 @@ async function openPostgres (url: string, max: number, queryTimeoutMs: number): 
     // (porsager/postgres #1192, #1205, #1223), found by test-faults/database.test.ts. Joinlist passes no JS arrays
     // as parameters (drizzle expands lists into one parameter each), so it does not need the lookup.
     fetch_types: false,
-    connection: { TimeZone: 'UTC', application_name: 'joinlist' }
+    // The server ends a statement that runs too long, so when a request is told 503 its statement did not
+    // commit. The client's own deadline comes a little later and covers a database that does not answer at all: a
+    // cancel sent from here can arrive after the statement has committed (seen in CI: a sign-up batch answered
+    // 503 was stored once the lock it waited on went away).
+    connection: { TimeZone: 'UTC', application_name: 'joinlist', statement_timeout: queryTimeoutMs }
   })
   const db = drizzle(client, { schema }) as unknown as Db
   // Raw queries go straight to postgres.js (as db.execute does), so a query can be cancelled when it runs late.
   const dialect = new PgDialect()
-  // Export connections on their way back to the pool: close() waits for them, because client.end() called while
-  // one is still being released waits out its whole timeout (seen: every close right after an export took 5 s).
+  // Export transactions still finishing: close() waits for them, because client.end() called while one is still
+  // on its connection waits out its whole timeout (seen: every close right after an export took 5 s).
   const releasing = new Set<Promise<void>>()
   // Named prepared statements (postgres.js caches them per connection by text; our texts are constant and
   // values are bound): PostgreSQL parses and plans each statement once per connection, not once per
   // request, which the sign-up bench measured as a large share of the database's time (issue #5).
   const run = <T>(text: string, params: unknown[]) =>
-    withDeadline<T[]>(client.unsafe(text, params as never[], { prepare: true }), queryTimeoutMs)
+    withDeadline<T[]>(client.unsafe(text, params as never[], { prepare: true }), queryTimeoutMs + DEADLINE_GRACE_MS)
   async function query<T> (text: string, params: unknown[]): Promise<T[]> {
     try {
       return await run<T>(text, params)
@@ -105,31 +110,30 @@ async function openPostgres (url: string, max: number, queryTimeoutMs: number): 
       return await query<T>(text, params)
     },
     async copyOut (copySql, settings) {
-      const conn = await client.reserve()
-      let released = false
-      const release = () => {
-        if (released) return
-        released = true
-        // Settings hold secrets: clear them before the connection goes back to the pool.
-        const done = clearSettings((name) => conn`select set_config(${name}, '', false)`, settings)
-          .catch(() => {}).finally(() => { conn.release(); releasing.delete(done) })
-        releasing.add(done)
-      }
-      try {
+      // In a transaction rather than on client.reserve(): reserve() on a pool with no idle connection never
+      // settles with fetch_types off (porsager/postgres #751, #1219; an export during a burst of sign-ups would
+      // hang). LOCAL settings end with the transaction, so the secrets in them never go back to the pool.
+      let opened!: (copy: { stream: Readable, stop: () => void }) => void
+      const started = new Promise<{ stream: Readable, stop: () => void }>((resolve) => { opened = resolve })
+      const transaction = client.begin(async (tx) => {
+        // A large list takes longer than any query deadline; an abandoned download cancels it instead.
+        await tx`set local statement_timeout = 0`
         for (const [name, value] of Object.entries(settings)) {
-          await conn`select set_config(${'joinlist.' + name}, ${value}, false)`
+          await tx`select set_config(${'joinlist.' + name}, ${value}, true)`
         }
-        const query = conn.unsafe(copySql)
-        const stream = await query.readable()
+        const query = tx.unsafe(copySql)
+        const stream = await query.readable() as unknown as Readable
         // postgres.js can leave the connection paused when the reader lags at the very end of a COPY
         // (porsager/postgres #499, #917): one more read on 'end' lets it finish.
         stream.once('end', () => (stream as unknown as { _read(): void })._read())
-        stream.once('close', release)
-        return { stream: coalesce(stream), cancel: () => { query.cancel(); release() } }
-      } catch (err) {
-        release()
-        throw err
-      }
+        opened({ stream, stop: () => { Promise.resolve(query.cancel() as unknown).catch(() => {}) } })
+        // The transaction (and its connection) lasts as long as the stream: ended, failed or destroyed.
+        await new Promise((resolve) => stream.once('close', resolve))
+      })
+      const done: Promise<void> = transaction.then(() => {}, () => {}).finally(() => releasing.delete(done))
+      releasing.add(done)
+      const { stream, stop } = await Promise.race([started, transaction.then(() => { throw new Error('COPY did not start') })])
+      return { stream: coalesce(stream), cancel: () => { stop(); stream.destroy() } }
     },
     async ping () { await client`select 1` },
     async close () {
@@ -169,7 +173,8 @@ async function openPglite (opts: OpenOptions): Promise<Database> {
       return { stream: Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream), cancel: () => {} }
     },
     async ping () { await pg.query('select 1') },
-    async close () { await pg.close() }
+    // Closing twice is harmless, as it is for postgres.js.
+    async close () { if (!pg.closed) await pg.close() }
   }
 }
 
@@ -204,6 +209,9 @@ function coalesce (source: Readable): Readable {
   return out
 }
 
+/** How long after PostgreSQL's own statement_timeout the client gives up on an answer. */
+const DEADLINE_GRACE_MS = 1000
+
 const STALE = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', '57P01'])
 const isStaleConnection = (err: unknown) => STALE.has(String((err as { code?: unknown } | null)?.code))
 
@@ -218,10 +226,6 @@ function withDeadline<T> (query: postgres.PendingQuery<postgres.Row[]>, ms: numb
     }, ms)
   })
   return Promise.race([query as unknown as Promise<T>, late]).finally(() => clearTimeout(timer))
-}
-
-async function clearSettings (clear: (name: string) => PromiseLike<unknown>, settings: Record<string, string>) {
-  for (const name of Object.keys(settings)) await clear('joinlist.' + name)
 }
 
 /** Applies pending migrations; instances starting together serialise on an advisory lock. */

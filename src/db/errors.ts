@@ -3,9 +3,10 @@
 // addresses and raw confirmation tokens that logs must never contain (STANDARDS C25).
 import { DrizzleQueryError } from 'drizzle-orm/errors'
 
-// postgres.js and Node socket errors, our query deadline (src/db/client.ts), and PostgreSQL's admin_shutdown / crash_shutdown / cannot_connect_now.
+// postgres.js and Node socket errors, our query deadline (src/db/client.ts), and PostgreSQL's query_canceled
+// (statement_timeout, src/db/client.ts) / admin_shutdown / crash_shutdown / cannot_connect_now.
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED',
-  'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE', 'QUERY_TIMEOUT', '57P01', '57P02', '57P03'])
+  'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE', 'QUERY_TIMEOUT', '57014', '57P01', '57P02', '57P03'])
 
 /** The driver's own error inside drizzle's wrapper (whose message and fields repeat the query parameters). */
 export function driverError (err: unknown): unknown {
