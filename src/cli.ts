@@ -1,9 +1,11 @@
-// Staff command line (issue #7): `npm run cli -- show|erase <email>`, `export [--status …] [--since …]`, `purge`.
+// Staff command line (issue #7): `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--output …]`, `purge`.
 // The same domain functions and the same consent-ledger records as the HTTP endpoints, for staff with server access.
-import { once } from 'node:events'
+import { createWriteStream } from 'node:fs'
+import { rename, unlink } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import type { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { sql } from 'drizzle-orm'
 import { ConfigError, loadConfig, resolveTokenSecret, type Config } from './config.js'
 import { migrate, openDatabase, type Database } from './db/client.js'
@@ -27,9 +29,11 @@ export interface CliContext {
 const USAGE = `Usage: npm run cli -- <command>
   show <email>                              everything held about an address, as JSON (subject access)
   erase <email>                             erase an address; only a suppression hash remains
-  export [--status S] [--since DATE]        the staff CSV on stdout (S: ${EXPORT_STATUSES.join(', ')}; default confirmed)
+  export [--status S] [--since DATE] [--output FILE]
+                                            the staff CSV, on stdout or into FILE (S: ${EXPORT_STATUSES.join(', ')};
+                                            default confirmed); FILE appears only once the export is complete
   purge                                     delete unconfirmed sign-ups past PENDING_RETENTION_DAYS now
-Tip: npm prints its own banner on stdout; use \`npm run --silent cli -- export > list.csv\`.
+Tip: npm prints its own banner on stdout, so use --output FILE (or \`npm run --silent cli -- export > list.csv\`).
 `
 
 class UsageError extends Error {}
@@ -53,8 +57,10 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
         ctx.stdout.write(JSON.stringify({ status: 'erased', held, suppressed: true }) + '\n')
         return 0
       }
-      case 'export':
-        return await exportCsv(ctx, exportFilter(rest), who, now)
+      case 'export': {
+        const { filter, output } = exportOptions(rest)
+        return await exportCsv(ctx, filter, output, who, now)
+      }
       case 'purge': {
         const result = await purge(ctx.database, now(), ctx.config.pendingRetentionDays)
         ctx.stdout.write(JSON.stringify(result) + '\n')
@@ -77,18 +83,54 @@ function emailArg (args: string[]): string {
   return parsed.normalized
 }
 
-function exportFilter (args: string[]): ExportFilter {
+function exportOptions (args: string[]): { filter: ExportFilter, output?: string } {
   const filter: ExportFilter = { status: 'confirmed' }
+  let output: string | undefined
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]]
     if (flag === '--status' && (EXPORT_STATUSES as readonly string[]).includes(value)) filter.status = value as ExportStatus
     else if (flag === '--since' && value && !Number.isNaN(Date.parse(value))) filter.since = new Date(value)
+    else if ((flag === '--output' || flag === '-o') && value) output = value
     else throw new UsageError(`Bad export option: ${[flag, value].filter(Boolean).join(' ')}`)
   }
-  return filter
+  return { filter, output }
 }
 
-async function exportCsv (ctx: CliContext, filter: ExportFilter, who: Actor, now: () => Date): Promise<number> {
+/**
+ * The CSV goes to stdout, or to `output` through a temporary file next to it that is renamed into place once the
+ * export has ended: a failed or interrupted export never leaves a partial list behind (or replaces a good one).
+ */
+async function exportCsv (ctx: CliContext, filter: ExportFilter, output: string | undefined, who: Actor,
+  now: () => Date): Promise<number> {
+  let sink: Writable = ctx.stdout
+  const partial = output && `${output}.partial-${process.pid}`
+  if (partial) {
+    // Opened before the export starts, so an unwritable path fails before anything is read or audited.
+    const file = createWriteStream(partial, { flags: 'wx' })
+    const failed = await new Promise<Error | null>((resolve) => { file.once('open', () => resolve(null)).once('error', resolve) })
+    if (failed) {
+      const code = (failed as NodeJS.ErrnoException).code ?? failed.message
+      ctx.stderr.write(`Cannot write ${output} (${code}): check that its folder exists and is writable.\n`)
+      return 1
+    }
+    sink = file
+  }
+  try {
+    const rows = await writeExport(ctx, sink, filter, who, now)
+    if (partial) await rename(partial, output)
+    ctx.stderr.write(`${ctx.stderr.isTTY ? '\n' : ''}Exported ${rows} rows (${filter.status}${filter.since ? ` since ${filter.since.toISOString()}` : ''})${output ? ` to ${output}` : ''}.\n`)
+    return 0
+  } catch (err) {
+    if (partial) {
+      sink.destroy()
+      await unlink(partial).catch(() => {})
+    }
+    throw err
+  }
+}
+
+async function writeExport (ctx: CliContext, sink: Writable, filter: ExportFilter, who: Actor,
+  now: () => Date): Promise<number | undefined> {
   const [total] = await ctx.database.rows<{ n: number }>(sql`
     SELECT count(*)::int AS n FROM subscribers
     WHERE (${filter.status} = 'all' OR status::text = ${filter.status})
@@ -103,16 +145,14 @@ async function exportCsv (ctx: CliContext, filter: ExportFilter, who: Actor, now
   // A progress bar only where someone watches; a log file gets the closing line alone.
   const timer = ctx.stderr.isTTY ? setInterval(progress, 250) : undefined
   try {
-    for await (const chunk of copy.stream) {
-      if (!ctx.stdout.write(chunk)) await once(ctx.stdout, 'drain')
-    }
+    // A file is ended (and flushed) with the export; stdout stays open. An error on either side ends both.
+    await pipeline(copy.stream, sink, { end: sink !== ctx.stdout })
   } finally {
     clearInterval(timer)
   }
   const rows = await copy.rows
   if (ctx.stderr.isTTY) progress()
-  ctx.stderr.write(`${ctx.stderr.isTTY ? '\n' : ''}Exported ${rows} rows (${filter.status}${filter.since ? ` since ${filter.since.toISOString()}` : ''}).\n`)
-  return 0
+  return rows
 }
 
 /* c8 ignore start: the process entry point; runCli above is what the tests drive */

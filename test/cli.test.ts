@@ -1,8 +1,10 @@
 // The staff command line (issue #7): show, erase, export and purge, with the same ledger records as over HTTP.
 import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, csvRecords, json, staff, TOKEN_SECRET } from './helper.js'
+import { buildTestApp, csvRecords, json, staff, testConfig, testDatabase, TOKEN_SECRET } from './helper.js'
 import { runCli } from '../src/cli.js'
 import { isSuppressed } from '../src/domain/consent.js'
 
@@ -67,4 +69,42 @@ t.test('the CLI purge and its usage errors', async (t) => {
   }
   const since = await run(['export', '--status', 'all', '--since', '2020-01-01'])
   t.match(since.err, /Exported 0 rows \(all since 2020-01-01T00:00:00.000Z\)/)
+})
+
+t.test('export --output writes the CSV into the file, not stdout, and the ledger records it', async (t) => {
+  const { app, database, config } = await buildTestApp(t)
+  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'rosa@example.org', name: 'Rosa Zoë' }) })
+  const dir = t.testdir()
+  const file = join(dir, 'list.csv')
+  const out = capture()
+  const err = capture()
+  const code = await runCli(['export', '--status', 'all', '--output', file], { database, config, stdout: out.stream, stderr: err.stream })
+  t.equal(code, 0)
+  t.equal(out.text(), '', 'nothing on stdout, so npm banners cannot end up in the list')
+  const endpoint = (await app.inject({ url: '/admin/subscribers.csv?status=all', headers: staff })).body
+  t.equal(readFileSync(file, 'utf8'), endpoint, 'the same CSV as the endpoint')
+  t.same(readdirSync(dir), ['list.csv'], 'no temporary file left behind')
+  t.match(err.text(), `Exported 1 rows (all) to ${file}.`)
+  const [event] = await database.rows<{ details: { rows: number } }>(sql`SELECT details FROM consent_events WHERE type = 'export'`)
+  t.equal(event.details.rows, 1)
+})
+
+t.test('export --output into a folder that does not exist fails with exit 1 before anything is exported', async (t) => {
+  const { database, config } = await buildTestApp(t)
+  const err = capture()
+  const file = join(t.testdir(), 'missing', 'list.csv')
+  const code = await runCli(['export', '--output', file], { database, config, stdout: capture().stream, stderr: err.stream })
+  t.equal(code, 1)
+  t.match(err.text(), /^Cannot write .*list\.csv \(ENOENT\): check that its folder exists/)
+  t.same(await database.rows(sql`SELECT id FROM consent_events WHERE type = 'export'`), [], 'no export on record')
+})
+
+t.test('an export that fails leaves the earlier file as it was and no partial file', async (t) => {
+  const { database } = await testDatabase(t)
+  const config = { ...testConfig(), tokenSecret: TOKEN_SECRET }
+  const dir = t.testdir({ 'list.csv': 'yesterday\'s list\n' })
+  await database.close() // every query now fails
+  await t.rejects(runCli(['export', '--output', join(dir, 'list.csv')], { database, config, stdout: capture().stream, stderr: capture().stream }))
+  t.same(readdirSync(dir), ['list.csv'])
+  t.equal(readFileSync(join(dir, 'list.csv'), 'utf8'), 'yesterday\'s list\n')
 })
