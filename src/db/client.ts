@@ -126,7 +126,7 @@ async function openPostgres (url: string, max: number, queryTimeoutMs: number): 
         // postgres.js can leave the connection paused when the reader lags at the very end of a COPY
         // (porsager/postgres #499, #917): one more read on 'end' lets it finish.
         stream.once('end', () => (stream as unknown as { _read(): void })._read())
-        opened({ stream, stop: () => { Promise.resolve(query.cancel() as unknown).catch(() => {}) } })
+        opened({ stream, stop: () => cancelQuietly(query) })
         // The transaction (and its connection) lasts as long as the stream: ended, failed or destroyed.
         await new Promise((resolve) => stream.once('close', resolve))
       })
@@ -215,13 +215,17 @@ const DEADLINE_GRACE_MS = 1000
 const STALE = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', '57P01'])
 const isStaleConnection = (err: unknown) => STALE.has(String((err as { code?: unknown } | null)?.code))
 
+/** Cancelling a running query needs a new connection, which fails while the database is gone: that is ignored. */
+function cancelQuietly (query: { cancel(): unknown }): void {
+  Promise.resolve(query.cancel()).catch(() => {})
+}
+
 /** The query's rows, or a QUERY_TIMEOUT error after ms; a query not yet sent is dropped from the pool's queue. */
 function withDeadline<T> (query: postgres.PendingQuery<postgres.Row[]>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      // Cancelling a running query needs a new connection, which fails while the database is gone: ignore that.
-      Promise.resolve(query.cancel() as unknown).catch(() => {})
+      cancelQuietly(query)
       reject(Object.assign(new Error(`the database did not answer within ${ms} ms`), { code: 'QUERY_TIMEOUT' }))
     }, ms)
   })

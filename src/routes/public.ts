@@ -79,8 +79,8 @@ export default async function publicRoutes (fastify: FastifyInstance) {
         method: isFormPost(request) ? 'form' : 'api',
         form: request.headers.origin?.slice(0, 200)
       })
+      app.outbox.kick()
     }
-    if (!bot) app.outbox.kick()
     // The same answer whatever the address's state (STANDARDS C16).
     if (isFormPost(request)) {
       const target = safeRedirect(request.body.redirect, app.config.publicUrl, app.config.allowedRedirectOrigins)
