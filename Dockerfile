@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Joinlist image: a build stage compiles the TypeScript with dev dependencies; the runtime stage holds only
 # production dependencies, the compiled dist/, the SQL migrations, the mail templates and embed.js, and runs as a non-root user.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The current Node LTS; the code also runs on Node 20 (package.json engines).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -29,7 +30,7 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000
-# Ready = the database answers (GET /readyz). Node 20 has fetch built in, so the slim image needs no curl.
+# Ready = the database answers (GET /readyz). Node has fetch built in, so the slim image needs no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself (not npm) is PID 1, so SIGTERM reaches the graceful shutdown in dist/server.js. The flag is the one

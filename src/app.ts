@@ -1,31 +1,29 @@
 // The app factory: builds the Fastify instance from a config object; src/server.ts is the only file that listens.
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import accepts from '@fastify/accepts'
 import formbody from '@fastify/formbody'
-import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
 import type { Mailer } from './mail/transport.js'
+import { BODY_LIMIT } from './http.js'
+import { OPENAPI_INFO } from './openapi.js'
 import databasePlugin from './plugins/database.js'
+import lifecyclePlugin from './plugins/lifecycle.js'
 import mailerPlugin from './plugins/mailer.js'
 import outboxPlugin from './plugins/outbox.js'
 import retentionPlugin from './plugins/retention.js'
 import errorsPlugin from './plugins/errors.js'
 import securityHeaders from './plugins/security-headers.js'
-import rateLimitsPlugin from './security/rate-limits.js'
+import rateLimitsPlugin from './plugins/rate-limits.js'
+import staffAuthPlugin from './plugins/staff-auth.js'
 import healthRoutes from './routes/health.js'
-import publicRoutes from './routes/public.js'
+import publicRoutes from './routes/public/index.js'
 import tokenRoutes from './routes/tokens.js'
-import adminRoutes from './routes/admin.js'
-import mailPreviewRoutes from './routes/mail-preview.js'
-import privacyRoutes from './routes/privacy.js'
-import dashboardRoutes from './routes/dashboard.js'
-import embedRoutes from './routes/embed.js'
+import adminRoutes from './routes/admin/index.js'
+import metricsRoutes from './routes/metrics.js'
 import docsRoutes from './routes/docs.js'
-import { documentRoutes, OPENAPI_INFO } from './openapi.js'
-import operationsRoutes from './routes/operations.js'
-import { BODY_LIMIT } from './http.js'
 
 export type AppConfig = Config & { tokenSecret: string }
 
@@ -42,14 +40,15 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   const app = Fastify({
     logger: deps.loggerInstance ? undefined : (deps.logger ?? { level: config.logLevel }),
     loggerInstance: deps.loggerInstance,
-    // Only the configured proxies may set the client address (STANDARDS C19); never a hop count or `true`.
+    // Only the configured proxies may set the client address; never a hop count or `true`, which any client could
+    // spoof with X-Forwarded-For.
     trustProxy: config.trustProxy ?? false,
     bodyLimit: BODY_LIMIT,
-    // Our own token-free request log line: the default one would log URLs that carry tokens (STANDARDS C25).
+    // Our own token-free request log line (below): the default one would log URLs that carry tokens.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     // The embedded database's first start (create + migrate) took over fastify's default 10 s on a busy 2-core
-    // machine in the start bench (issue #5), and the process gave up: allow it a minute.
+    // machine in the start bench, and the process gave up: allow it a minute.
     pluginTimeout: 60_000,
     routerOptions: { ignoreTrailingSlash: true }
   })
@@ -61,9 +60,11 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   // Only JSON and urlencoded bodies (plus multipart on the one-click route); text/plain gets 415.
   app.removeContentTypeParser('text/plain')
   await app.register(formbody, { bodyLimit: BODY_LIMIT })
+  await app.register(accepts)
   await app.register(securityHeaders, {
     contentSecurityPolicy: {
-      // Exactly these directives: helmet's defaults would add script-src 'self' and font sources (issue #3).
+      // Exactly these directives: helmet's defaults would add script-src 'self' and font sources, and no page runs
+      // a script.
       useDefaults: false,
       directives: {
         defaultSrc: ["'none'"],
@@ -81,22 +82,14 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     strictTransportSecurity: config.publicUrl.startsWith('https:'),
     referrerPolicy: { policy: 'no-referrer' }
   })
-  // Cross-origin JavaScript may call only POST /subscribe (and load /embed.js), and only from ALLOWED_ORIGINS;
-  // no cookies are involved, so credentials stay off (issue #4).
-  await app.register(cors, {
-    delegator: (request, callback) => {
-      const path = (request.url ?? '').split('?')[0]
-      const open = path === '/subscribe' || path === '/embed.js'
-      callback(null, { origin: open ? config.allowedOrigins : false, methods: ['GET', 'POST'], credentials: false, maxAge: 600 })
-    }
-  })
   await app.register(swagger, { ...OPENAPI_INFO, transform: jsonSchemaTransform })
-  documentRoutes(app)
   await app.register(errorsPlugin)
   await app.register(rateLimitsPlugin)
+  await app.register(staffAuthPlugin)
   // Mailer first: it checks the mail templates and DKIM key, so a broken one stops the start before any connection.
   await app.register(mailerPlugin, { mailer: deps.mailer })
   await app.register(databasePlugin, { database: deps.database })
+  await app.register(lifecyclePlugin)
   await app.register(outboxPlugin)
   await app.register(retentionPlugin)
 
@@ -108,13 +101,9 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(healthRoutes)
   await app.register(publicRoutes)
   await app.register(tokenRoutes)
-  await app.register(adminRoutes)
-  await app.register(mailPreviewRoutes)
-  await app.register(privacyRoutes)
-  await app.register(dashboardRoutes)
-  await app.register(embedRoutes)
+  await app.register(adminRoutes, { prefix: '/admin' })
+  await app.register(metricsRoutes)
   await app.register(docsRoutes)
-  await app.register(operationsRoutes)
   return app
 }
 

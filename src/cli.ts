@@ -1,4 +1,4 @@
-// Staff command line (issue #7): `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--output …]`, `purge`.
+// Staff command line: `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--output …]`, `purge`.
 // The same domain functions and the same consent-ledger records as the HTTP endpoints, for staff with server access.
 import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'

@@ -6,9 +6,8 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { contrastRatio, MIN_TEXT_CONTRAST, parseHex, WHITE } from './pages/colour.js'
 import { LANGUAGES } from './messages/index.js'
+import { CONTROL_CHARS } from './text.js'
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
 const secret = z.string().min(32, 'must be at least 32 characters')
@@ -74,19 +73,22 @@ const envSchema = z.object({
   OUTBOX_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
   OUTBOX_RETRY_MAX_MS: int(10, 86_400_000).default(15 * 60_000),
   OUTBOX_MAX_ATTEMPTS: int(1, 100).default(25),
-  // Deliverability (issue 8): DKIM signing, editable templates, Reply-To and a mailto unsubscribe.
-  DKIM_DOMAIN: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name such as example.org').optional(),
+  // Deliverability: DKIM signing, editable templates, Reply-To and a mailto unsubscribe.
+  DKIM_DOMAIN: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name such as example.org')
+    .transform((v) => v.toLowerCase()).optional(),
   DKIM_SELECTOR: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62})$/i, 'must be a DNS label such as joinlist2026').optional(),
-  DKIM_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key (-----BEGIN PRIVATE KEY-----…)' }).optional(),
+  // .env files often hold a PEM on one line with literal \n.
+  DKIM_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key (-----BEGIN PRIVATE KEY-----…)' })
+    .transform((v) => v.replace(/\\n/g, '\n')).optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   MAIL_TEMPLATES_DIR: z.string().min(1).optional(),
-  REPLY_TO: z.string().max(320).refine((v) => !CONTROL.test(v), 'must not contain line breaks or control characters')
+  REPLY_TO: z.string().max(320).refine((v) => !CONTROL_CHARS.test(v), 'must not contain line breaks or control characters')
     .refine((v) => /@/.test(v), 'must be an email address, optionally with a name: Name <address@example.org>').optional(),
   UNSUBSCRIBE_MAILTO: z.email('must be an email address such as unsubscribe@example.org').max(254).optional(),
-  // Issue #7 (privacy): retention of unconfirmed sign-ups.
+  // Retention of unconfirmed sign-ups.
   PENDING_RETENTION_DAYS: int(1, 3650).default(30),
   PURGE_INTERVAL_MINUTES: int(0, 7 * 24 * 60).default(60),
-  // Abuse protections (issue #3): see the README's Security section.
+  // Abuse protections: see docs/security.md.
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   RATE_LIMIT_PREFIX: z.string().min(1).max(100).default('joinlist-rl:'),
   RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
@@ -96,155 +98,59 @@ const envSchema = z.object({
   RATE_LIMIT_STAFF_WINDOW_SECONDS: int(1, 86_400).default(900),
   FORM_MIN_SECONDS: int(0, 3600).default(3),
   BLOCKLIST_FILE: z.string().min(1).optional(),
-  ALLOWED_REDIRECT_ORIGINS: originList.optional(),
-  // Pages and embedding (issue #4).
+  ALLOWED_REDIRECT_ORIGINS: originList.default([]),
+  // Pages and embedding.
   LOGO_URL: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
   ACCENT_COLOR: accentColor.default('#1d4ed8'),
   PRIVACY_URL: z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }).optional(),
-  ALLOWED_ORIGINS: originList.optional(),
-  PAGE_LANGUAGE: z.string().toLowerCase().refine((v) => v === 'auto' || v in LANGUAGES,
-    `must be auto or one of ${Object.keys(LANGUAGES).join(', ')}`).default('auto')
+  ALLOWED_ORIGINS: originList.default([]),
+  // auto (undefined here) follows the browser's Accept-Language.
+  PAGE_LANGUAGE: z.string().toLowerCase().refine((v) => v === 'auto' || Object.hasOwn(LANGUAGES, v),
+    `must be auto or one of ${Object.keys(LANGUAGES).join(', ')}`).default('auto').transform((v) => v === 'auto' ? undefined : v)
+})
+
+// PUBLIC_URL → publicUrl: each variable's name in code is its camel-cased environment name, so the schema above is
+// the one place a variable is declared.
+type Camel<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Lowercase<Head>}${Capitalize<Camel<Tail>>}` : Lowercase<S>
+type CamelKeys<T> = { [K in keyof T & string as Camel<K>]: T[K] }
+const camel = (name: string) => name.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())
+
+const configSchema = envSchema.transform((e, ctx) => {
+  const fail = (variable: string, message: string) => { ctx.addIssue({ code: 'custom', path: [variable], message }); return z.NEVER }
+  if (e.DATABASE_URL && !e.TOKEN_SECRET) {
+    return fail('TOKEN_SECRET', 'required when DATABASE_URL is set (at least 32 characters, the same on every instance)')
+  }
+  const dkimSet = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY ?? e.DKIM_PRIVATE_KEY_FILE].filter(Boolean).length
+  if (dkimSet > 0 && dkimSet < 3) {
+    return fail('DKIM_DOMAIN', 'DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE) together')
+  }
+  if (e.DKIM_PRIVATE_KEY && e.DKIM_PRIVATE_KEY_FILE) {
+    return fail('DKIM_PRIVATE_KEY_FILE', 'set either DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE, not both')
+  }
+  const config = Object.fromEntries(Object.entries(e).map(([k, v]) => [camel(k), v])) as CamelKeys<typeof e>
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
+  return {
+    ...config,
+    publicUrl,
+    mailFrom: e.MAIL_FROM ?? `${e.LIST_NAME} <no-reply@${new URL(publicUrl).hostname}>`,
+    consentText: e.CONSENT_TEXT ?? `I agree to receive emails from ${e.LIST_NAME}. I can unsubscribe at any time with the link in every email.`
+  }
 })
 
 export type Env = Record<string, string | undefined>
-
-export interface Config {
-  port: number
-  host: string
-  publicUrl: string
-  databaseUrl?: string
-  databaseQueryTimeoutMs: number
-  dataDir: string
-  smtpUrl?: string
-  mailFrom: string
-  listName: string
-  adminToken?: string
-  metricsToken?: string
-  tokenSecret?: string
-  confirmTtlHours: number
-  confirmCooldownMinutes: number
-  confirmDailyCap: number
-  welcomeEmail: boolean
-  trustProxy?: string[]
-  consentText: string
-  logLevel: string
-  worker: boolean
-  workerPollMs: number
-  smtpPoolSize: number
-  outboxLeaseSeconds: number
-  outboxRetryBaseMs: number
-  outboxRetryMaxMs: number
-  outboxMaxAttempts: number
-  /** DKIM signing, when DKIM_DOMAIN is set; the key is read and checked at start (src/mail/dkim.ts). */
-  dkim?: { domain: string, selector: string, privateKey?: string, privateKeyFile?: string }
-  mailTemplatesDir?: string
-  replyTo?: string
-  unsubscribeMailto?: string
-  pendingRetentionDays: number
-  purgeIntervalMinutes: number
-  redisUrl?: string
-  rateLimit: {
-    prefix: string
-    windowSeconds: number
-    subscribeMax: number
-    tokenMax: number
-    staffFailures: number
-    staffWindowSeconds: number
-  }
-  formMinSeconds: number
-  blocklistFile?: string
-  allowedRedirectOrigins: string[]
-  logoUrl?: string
-  accentColor: string
-  privacyUrl?: string
-  /** Origins whose pages may post to /subscribe with JavaScript (CORS) and load /embed.js. */
-  allowedOrigins: string[]
-  /** A shipped language code, or undefined to follow Accept-Language. */
-  pageLanguage?: string
-}
+export type Config = z.output<typeof configSchema>
 
 export class ConfigError extends Error {}
 
 export function loadConfig (env: Env = process.env): Config {
   // Empty strings count as unset, as in most .env tooling.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
-  const parsed = envSchema.safeParse(cleaned)
+  const parsed = configSchema.safeParse(cleaned)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`)
   }
-  const e = parsed.data
-  if (e.DATABASE_URL && !e.TOKEN_SECRET) {
-    throw new ConfigError('TOKEN_SECRET: required when DATABASE_URL is set (at least 32 characters, the same on every instance)')
-  }
-  const dkimSet = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY ?? e.DKIM_PRIVATE_KEY_FILE].filter(Boolean).length
-  if (dkimSet > 0 && dkimSet < 3) {
-    throw new ConfigError('DKIM_DOMAIN: DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE) together')
-  }
-  if (e.DKIM_PRIVATE_KEY && e.DKIM_PRIVATE_KEY_FILE) {
-    throw new ConfigError('DKIM_PRIVATE_KEY_FILE: set either DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE, not both')
-  }
-  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
-  const listName = e.LIST_NAME
-  return {
-    port: e.PORT,
-    host: e.HOST,
-    publicUrl,
-    databaseUrl: e.DATABASE_URL,
-    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
-    dataDir: e.DATA_DIR,
-    smtpUrl: e.SMTP_URL,
-    mailFrom: e.MAIL_FROM ?? `${listName} <no-reply@${new URL(publicUrl).hostname}>`,
-    listName,
-    adminToken: e.ADMIN_TOKEN,
-    metricsToken: e.METRICS_TOKEN,
-    tokenSecret: e.TOKEN_SECRET,
-    confirmTtlHours: e.CONFIRM_TTL_HOURS,
-    confirmCooldownMinutes: e.CONFIRM_COOLDOWN_MINUTES,
-    confirmDailyCap: e.CONFIRM_DAILY_CAP,
-    welcomeEmail: e.WELCOME_EMAIL,
-    trustProxy: e.TRUST_PROXY,
-    consentText: e.CONSENT_TEXT ?? `I agree to receive emails from ${listName}. I can unsubscribe at any time with the link in every email.`,
-    logLevel: e.LOG_LEVEL,
-    worker: e.WORKER,
-    workerPollMs: e.WORKER_POLL_MS,
-    smtpPoolSize: e.SMTP_POOL_SIZE,
-    outboxLeaseSeconds: e.OUTBOX_LEASE_SECONDS,
-    outboxRetryBaseMs: e.OUTBOX_RETRY_BASE_MS,
-    outboxRetryMaxMs: e.OUTBOX_RETRY_MAX_MS,
-    outboxMaxAttempts: e.OUTBOX_MAX_ATTEMPTS,
-    dkim: e.DKIM_DOMAIN && e.DKIM_SELECTOR
-      ? {
-          domain: e.DKIM_DOMAIN.toLowerCase(),
-          selector: e.DKIM_SELECTOR,
-          // .env files often hold a PEM on one line with literal \n.
-          privateKey: e.DKIM_PRIVATE_KEY?.replace(/\\n/g, '\n'),
-          privateKeyFile: e.DKIM_PRIVATE_KEY_FILE
-        }
-      : undefined,
-    mailTemplatesDir: e.MAIL_TEMPLATES_DIR,
-    replyTo: e.REPLY_TO,
-    unsubscribeMailto: e.UNSUBSCRIBE_MAILTO,
-    pendingRetentionDays: e.PENDING_RETENTION_DAYS,
-    purgeIntervalMinutes: e.PURGE_INTERVAL_MINUTES,
-    redisUrl: e.REDIS_URL,
-    rateLimit: {
-      prefix: e.RATE_LIMIT_PREFIX,
-      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
-      subscribeMax: e.RATE_LIMIT_SUBSCRIBE_MAX,
-      tokenMax: e.RATE_LIMIT_TOKEN_MAX,
-      staffFailures: e.RATE_LIMIT_STAFF_FAILURES,
-      staffWindowSeconds: e.RATE_LIMIT_STAFF_WINDOW_SECONDS
-    },
-    formMinSeconds: e.FORM_MIN_SECONDS,
-    blocklistFile: e.BLOCKLIST_FILE,
-    allowedRedirectOrigins: e.ALLOWED_REDIRECT_ORIGINS ?? [],
-    logoUrl: e.LOGO_URL,
-    accentColor: e.ACCENT_COLOR,
-    privacyUrl: e.PRIVACY_URL,
-    allowedOrigins: e.ALLOWED_ORIGINS ?? [],
-    pageLanguage: e.PAGE_LANGUAGE === 'auto' ? undefined : e.PAGE_LANGUAGE
-  }
+  return parsed.data
 }
 
 /**

@@ -1,20 +1,16 @@
 // HTTP helpers shared by the routes: content negotiation and the JSON error shape.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
-/** A browser (or anything asking for HTML first) gets pages; scripts get JSON. */
+/** A browser (or anything asking for HTML over JSON) gets pages; scripts, and requests that say nothing, get JSON. */
 export function wantsHtml (request: FastifyRequest): boolean {
-  const accept = request.headers.accept ?? ''
-  const htmlAt = accept.indexOf('text/html')
-  const jsonAt = accept.indexOf('application/json')
-  if (jsonAt >= 0 && (htmlAt < 0 || jsonAt < htmlAt)) return false
-  return htmlAt >= 0
+  return request.accepts().type(['application/json', 'text/html']) === 'text/html'
 }
 
 export function isFormPost (request: FastifyRequest): boolean {
   return (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
 }
 
-/** Every request body is small: a sign-up or a one-click unsubscribe (issue #3: 413 above this). */
+/** Every request body is small: a sign-up or a one-click unsubscribe (413 above this). */
 export const BODY_LIMIT = 16 * 1024
 
 export interface ErrorBody { error: string, message: string, field?: string }

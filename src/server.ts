@@ -1,4 +1,6 @@
-// The process: load config, build the app, listen, and shut down gracefully on SIGTERM/SIGINT (STANDARDS F35).
+// The process: load config, build the app, listen, and shut down gracefully on SIGTERM/SIGINT: new requests get 503,
+// requests in flight finish, the outbox worker hands back what it has not started, and the database closes last.
+import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, resolveTokenSecret } from './config.js'
 
@@ -14,18 +16,12 @@ async function main () {
     throw err
   }
   const app = await buildApp({ ...config, tokenSecret: resolveTokenSecret(config) })
-  let closing = false
-  const shutdown = async (signal: string) => {
-    if (closing) return
-    closing = true
-    app.log.info({ signal }, 'shutting down')
-    const timer = setTimeout(() => { app.log.error('shutdown timed out'); process.exit(1) }, 30_000)
-    timer.unref()
+  // A second signal, or 30 s without finishing, exits at once (with code 1).
+  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error')
+    else app.log.info({ signal }, 'shutting down')
     await app.close()
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => { shutdown('SIGTERM').catch(() => process.exit(1)) })
-  process.on('SIGINT', () => { shutdown('SIGINT').catch(() => process.exit(1)) })
+  })
   await app.listen({ port: config.port, host: config.host })
   const mode = `${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`}, ${config.smtpUrl ? 'SMTP' : `local mailbox in ${config.dataDir}/mail`}`
   app.log.info(`Joinlist is running at ${config.publicUrl} (${mode})`)

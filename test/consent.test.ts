@@ -2,7 +2,8 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { buildTestApp, csvRecords, form, json, linkIn, pathOf, staff, testDatabase } from './helper.js'
-import { ensureConsentText, sha256Hex } from '../src/domain/consent.js'
+import { ensureConsentText } from '../src/domain/consent.js'
+import { sha256Hex } from '../src/crypto.js'
 import { CsvRecordCounter } from '../src/domain/ledger.js'
 
 /** The database's own message for a refused statement (drizzle wraps it as the cause). */

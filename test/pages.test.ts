@@ -1,7 +1,7 @@
 // Pages, branding, language, the embeddable form and the API docs, over HTTP (the browser test covers the rest).
 import t from 'tap'
 import { loadConfig, ConfigError } from '../src/config.js'
-import { acceptedLanguages, pickLanguage } from '../src/messages/index.js'
+import { pickLanguage } from '../src/messages/index.js'
 import { buildTestApp, form, json, PUBLIC_URL } from './helper.js'
 
 const html = { accept: 'text/html' }
@@ -27,7 +27,7 @@ t.test('ALLOWED_ORIGINS takes origins only; LOGO_URL and PRIVACY_URL must be abs
 
 t.test('Accept-Language picks a shipped language by quality, region falls back to its language, else English', async (t) => {
   const shipped = { en: {}, cy: {}, 'pt-br': {} }
-  t.same(acceptedLanguages('fr;q=0.5, cy-GB, de;q=0, en;q=0.8'), ['cy-gb', 'en', 'fr'])
+  t.equal(pickLanguage('fr;q=0.5, cy-GB, de;q=0, en;q=0.8', undefined, shipped), 'cy', 'q=0 means not this one')
   t.equal(pickLanguage('cy-GB,en;q=0.8', undefined, shipped), 'cy')
   t.equal(pickLanguage('fr, en;q=0.2, cy;q=0.5', undefined, shipped), 'cy')
   t.equal(pickLanguage('pt-BR', undefined, shipped), 'pt-br')
@@ -141,16 +141,19 @@ t.test('/openapi.json describes every public and staff endpoint with its errors,
     'post /subscribe': ['202', '303', '400', '413', '415', '429', '503'],
     'post /confirm/{token}': ['200', '404', '410', '429', '503'],
     'post /unsubscribe/{token}': ['200', '404', '413', '429', '503'],
-    'get /confirm/{token}': ['200', '404'],
-    'get /unsubscribe/{token}': ['200', '404'],
-    'get /admin/subscribers.csv': ['200', '400', '401', '503'],
-    'get /admin': ['200', '401', '503'],
-    'get /admin/mail-preview/{template}': ['200', '400', '401', '404', '503'],
-    'get /admin/subscribers/{email}': ['200', '400', '401', '404', '503'],
-    'delete /admin/subscribers/{email}': ['200', '400', '401', '503'],
-    'get /admin/consent-texts/{version}': ['200', '400', '401', '404', '503'],
+    'get /confirm/{token}': ['200', '404', '429'],
+    'get /unsubscribe/{token}': ['200', '404', '429'],
+    'get /admin/subscribers.csv': ['200', '400', '401', '403', '429', '503'],
+    'get /admin': ['200', '401', '403', '429', '503'],
+    'get /admin/mail-preview/{template}': ['200', '400', '401', '403', '404', '429', '503'],
+    'get /admin/subscribers/{email}': ['200', '400', '401', '403', '404', '429', '503'],
+    'delete /admin/subscribers/{email}': ['200', '400', '401', '403', '429', '503'],
+    'get /admin/consent-texts/{version}': ['200', '400', '401', '403', '404', '429', '503'],
+    'get /admin/outbox': ['200', '401', '403', '429', '503'],
+    'post /admin/outbox/{id}/retry': ['200', '400', '401', '403', '404', '429', '503'],
+    'get /metrics': ['200', '401', '403', '429', '503'],
     'get /': ['200'],
-    'get /embed.js': ['200'],
+    'get /embed.js': ['200', '304'],
     'get /healthz': ['200'],
     'get /readyz': ['200', '503']
   }

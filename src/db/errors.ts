@@ -1,6 +1,6 @@
 // Telling database errors apart: a lost connection means "unavailable, try again" (503), not a bug (500). Driver
 // errors are unwrapped before logging: drizzle's DrizzleQueryError carries the query's parameters, which hold
-// addresses and raw confirmation tokens that logs must never contain (STANDARDS C25).
+// addresses and raw confirmation tokens that logs must never contain (OWASP Logging Cheat Sheet).
 import { DrizzleQueryError } from 'drizzle-orm/errors'
 
 // postgres.js and Node socket errors, our query deadline (src/db/client.ts), and PostgreSQL's query_canceled

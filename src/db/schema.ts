@@ -1,11 +1,12 @@
-// Drizzle schema: the subscriber list, its transactional outbox (STANDARDS F31–F34) and the consent records
-// (consent texts, the consent ledger, the suppression list: STANDARDS E27–E30).
+// Drizzle schema: the subscriber list, its transactional outbox (mail written in the same transaction as the change
+// that causes it) and the consent records (consent texts, the consent ledger, the suppression list).
 import { sql } from 'drizzle-orm'
 import {
   pgTable, pgEnum, bigserial, bigint, uuid, text, timestamp, integer, inet, jsonb, date, index, uniqueIndex
 } from 'drizzle-orm/pg-core'
 
 export const subscriberStatus = pgEnum('subscriber_status', ['pending', 'confirmed', 'unsubscribed'])
+export type SubscriberStatus = typeof subscriberStatus.enumValues[number]
 export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click'])
 export const outboxKind = pgEnum('outbox_kind', ['confirmation', 'welcome'])
 // sending = claimed under a lease (next_attempt_at is the lease's end); cancelled = no longer wanted (e.g. unsubscribed).
@@ -32,7 +33,7 @@ export const subscribers = pgTable('subscribers', {
   name: text('name'),
   status: subscriberStatus('status').notNull().default('pending'),
   source: text('source'),
-  // Consent evidence of the latest sign-up (STANDARDS E27).
+  // Consent evidence of the latest sign-up: when, from where, with which wording (EDPB Guidelines 05/2020 ¶108).
   signedUpAt: timestamp('signed_up_at', { withTimezone: true }).notNull().defaultNow(),
   signupIp: inet('signup_ip'),
   signupUserAgent: text('signup_user_agent'),
@@ -43,10 +44,10 @@ export const subscribers = pgTable('subscribers', {
   confirmUserAgent: text('confirm_user_agent'),
   unsubscribedAt: timestamp('unsubscribed_at', { withTimezone: true }),
   unsubscribeMethod: unsubscribeMethod('unsubscribe_method'),
-  // SHA-256 of the confirmation token; the raw token only travels in the mail (STANDARDS C24).
+  // SHA-256 of the confirmation token; the raw token only travels in the mail (OWASP ASVS 5.0 11.5.1).
   confirmTokenHash: text('confirm_token_hash'),
   confirmTokenExpiresAt: timestamp('confirm_token_expires_at', { withTimezone: true }),
-  // Per-address throttle of confirmation mails (STANDARDS C17): cleared by confirming or unsubscribing.
+  // Per-address throttle of confirmation mails (against list-bombing): cleared by confirming or unsubscribing.
   confirmSentAt: timestamp('confirm_sent_at', { withTimezone: true }),
   confirmSendsDay: date('confirm_sends_day', { mode: 'string' }),
   confirmSendsCount: integer('confirm_sends_count').notNull().default(0),
@@ -64,7 +65,7 @@ export const outbox = pgTable('outbox', {
     .references(() => subscribers.id, { onDelete: 'cascade' }),
   kind: outboxKind('kind').notNull(),
   status: outboxStatus('status').notNull().default('pending'),
-  // Stored once and reused on every retry, so a resend is recognisably the same message (STANDARDS F33).
+  // Stored once and reused on every retry, so a resend is recognisably the same message.
   messageId: text('message_id').notNull(),
   // What the mail needs that the subscriber row cannot give back (the raw confirmation token); wiped once sent.
   payload: jsonb('payload').$type<{ token?: string }>(),
@@ -102,7 +103,7 @@ export const consentEvents = pgTable('consent_events', {
 ])
 
 // Erased addresses: only an HMAC (TOKEN_SECRET) of the normalised address, so an import cannot silently re-add
-// them (ICO: suppress rather than delete, STANDARDS E29), while the person can still sign up and confirm.
+// them (ICO: suppress rather than delete), while the person can still sign up and confirm.
 export const suppressions = pgTable('suppressions', {
   emailHash: text('email_hash').primaryKey(),
   reason: text('reason').notNull().default('erasure'),

@@ -1,10 +1,11 @@
-// Consent texts as immutable versions (STANDARDS E27) and the suppression hash of erased addresses (E29).
-import { createHash, createHmac } from 'node:crypto'
+// Consent texts as immutable versions (EDPB Guidelines 05/2020 ¶108: keep a copy of what was shown) and the
+// suppression hash of erased addresses (ICO: suppress rather than delete).
+import { createHmac } from 'node:crypto'
 import { sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
+import { isoSql } from '../db/sql.js'
+import { sha256Hex } from '../crypto.js'
 import { unsubscribeHmacKeys } from './tokens.js'
-
-export const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex')
 
 /**
  * The version of this consent text, inserting it if no version has this exact text yet. Safe when several
@@ -25,12 +26,9 @@ export interface ConsentText { version: number, text: string, sha256: string, cr
 
 export async function getConsentText (database: Database, version: number): Promise<ConsentText | undefined> {
   const [row] = await database.rows<{ version: number, text: string, sha256: string, created_at: string }>(sql`
-    SELECT version, text, sha256, ${isoSql(sql.raw('created_at'))} AS created_at FROM consent_texts WHERE version = ${version}`)
+    SELECT version, text, sha256, ${isoSql('created_at')} AS created_at FROM consent_texts WHERE version = ${version}`)
   return row && { version: Number(row.version), text: row.text, sha256: row.sha256, createdAt: row.created_at }
 }
-
-/** ISO 8601 UTC with milliseconds, as the export writes times; drivers disagree on timestamp types otherwise. */
-export const isoSql = (col: SQL): SQL => sql`to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /** HMAC-SHA256 key pads of TOKEN_SECRET, hex, so SQL can compute the same HMAC as Node. */
 export interface HmacPads { ipad: string, opad: string }

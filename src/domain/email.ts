@@ -1,8 +1,9 @@
-// Email address validation and normalisation (STANDARDS B12–B15).
+// Email address validation and normalisation (RFC 5321 §4.5.3.1, RFC 5322 §3.4.1, RFC 5890 for domains).
 // Policy: ASCII dot-atom local parts only (no quoted strings, no SMTPUTF8 local parts, no address literals):
 // that is what mailbox providers hand out, and it keeps every address safe in an SMTP envelope and a CSV cell.
 // Domains may be internationalised; they are stored and compared in their ASCII (punycode) form.
 import { domainToASCII, domainToUnicode } from 'node:url'
+import { CONTROL_CHARS } from '../text.js'
 
 export type EmailResult =
   | { ok: true, email: string, normalized: string }
@@ -13,15 +14,13 @@ const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 const LOCAL_PART = new RegExp(`^${ATOM}(\\.${ATOM})*$`)
 // RFC 1035/5890 label: letters, digits, hyphens; not starting or ending with a hyphen.
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 
 const fail = (message: string): EmailResult => ({ ok: false, message })
 
 export function parseEmail (input: string): EmailResult {
   // Control characters are refused before any trimming: a trailing CR/LF is an injection attempt, not a typo
-  // (STANDARDS B13). Only plain spaces around a pasted address are forgiven.
-  if (CONTROL.test(input)) return fail('The email address contains a control character (such as a line break).')
+  // (header injection). Only plain spaces around a pasted address are forgiven.
+  if (CONTROL_CHARS.test(input)) return fail('The email address contains a control character (such as a line break).')
   const email = input.replace(/^ +| +$/g, '')
   if (email === '') return fail('Enter your email address.')
   // Lengths are checked apart from syntax (RFC 5321 §4.5.3.1; RFC 3696 erratum 1690).
@@ -43,7 +42,7 @@ export function parseEmail (input: string): EmailResult {
   const asciiDomain = toAsciiDomain(domain)
   if (!asciiDomain) return fail('The part after the @ is not a valid domain, such as example.com.')
   if (local.length + 1 + asciiDomain.length > 254) return fail('The email address is too long (at most 254 characters).')
-  // An IDN is stored and mailed in its ASCII form (B14): not every SMTP server takes a UTF-8 domain.
+  // An IDN is stored and mailed in its ASCII form (A-label, RFC 5890): not every SMTP server takes a UTF-8 domain.
   const stored = domain === asciiDomain || domain.toLowerCase() === asciiDomain ? email : `${local}@${asciiDomain}`
   return { ok: true, email: stored, normalized: `${local}@${asciiDomain}`.toLowerCase() }
 }
@@ -68,7 +67,7 @@ function toAsciiDomain (domain: string): string | undefined {
   return ascii
 }
 
-/** `jane@example.org` → `j***@example.org`, for log lines (STANDARDS C25). */
+/** `jane@example.org` → `j***@example.org`, for log lines (OWASP Logging Cheat Sheet: no personal data in logs). */
 export function maskEmail (email: string): string {
   const at = email.lastIndexOf('@')
   if (at < 1) return '***'

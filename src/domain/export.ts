@@ -1,9 +1,12 @@
 // The staff CSV export: one streaming COPY, formatted entirely in SQL so it runs at the speed of COPY.
-// Columns are a contract (issue #2); cells a spreadsheet would evaluate are neutralised (STANDARDS C20).
+// Columns are a contract (tools import them by name and place); cells a spreadsheet would evaluate are neutralised
+// (OWASP CSV Injection).
 import type { CopyStream, Database } from '../db/client.js'
+import { isoText } from '../db/sql.js'
+import { subscriberStatus } from '../db/schema.js'
 import { unsubscribeHmacKeys } from './tokens.js'
 
-export const EXPORT_STATUSES = ['confirmed', 'pending', 'unsubscribed', 'all'] as const
+export const EXPORT_STATUSES = [...subscriberStatus.enumValues, 'all'] as const
 export type ExportStatus = typeof EXPORT_STATUSES[number]
 
 export interface ExportFilter { status: ExportStatus, since?: Date }
@@ -11,7 +14,6 @@ export interface ExportFilter { status: ExportStatus, since?: Date }
 // OWASP CSV injection: prefix ' to cells starting with = + - @ TAB CR LF.
 const neutral = (col: string) =>
   `CASE WHEN left(${col}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r', E'\\n') THEN '''' || ${col} ELSE ${col} END`
-const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 const setting = (name: string) => `current_setting('joinlist.${name}')`
 
 // HMAC-SHA256(TOKEN_SECRET, 'unsubscribe:' || public_id) from its padded keys: the same token as
@@ -26,14 +28,14 @@ const COLUMNS = [
   `${neutral('name')} AS name`,
   'status',
   `${neutral('source')} AS source`,
-  `${iso('signed_up_at')} AS signed_up_at`,
+  `${isoText('signed_up_at')} AS signed_up_at`,
   'host(signup_ip) AS signup_ip',
   `${neutral('signup_user_agent')} AS signup_user_agent`,
-  `${iso('confirmed_at')} AS confirmed_at`,
+  `${isoText('confirmed_at')} AS confirmed_at`,
   'host(confirm_ip) AS confirm_ip',
-  `${iso('unsubscribed_at')} AS unsubscribed_at`,
+  `${isoText('unsubscribed_at')} AS unsubscribed_at`,
   `${unsubscribeUrl} AS unsubscribe_url`,
-  // Added by issue #7 after the contract's columns: the consent text (GET /admin/consent-texts/:version) seen.
+  // Added after the contract's columns: the consent text (GET /admin/consent-texts/:version) seen.
   'consent_text_version'
 ]
 

@@ -1,4 +1,4 @@
-// The audited staff export: its consent-ledger event and its row count (issue #7 item 7).
+// The audited staff export: its consent-ledger event and its row count.
 import { Transform, type TransformCallback } from 'node:stream'
 import { sql } from 'drizzle-orm'
 import type { CopyStream, Database } from '../db/client.js'
@@ -8,7 +8,7 @@ import { exportSubscribers, type ExportFilter } from './export.js'
 export interface Actor { actor: string, method: 'staff-api' | 'cli' | 'self-service', ip?: string, userAgent?: string }
 
 /**
- * The staff export with its audit row (issue #7 item 7): the event is written before the first byte leaves, so
+ * The staff export with its audit row: the event is written before the first byte leaves, so
  * even an interrupted download is on record; its row count is added once the stream has ended.
  */
 export async function auditedExport (database: Database, publicUrl: string, tokenSecret: string,

@@ -1,7 +1,8 @@
-// Data-subject rights for staff and subscribers: subject access and erasure (STANDARDS E30, issue #7 item 5–6).
+// Data-subject rights for staff and subscribers: subject access (GDPR Art. 15) and erasure (Art. 17).
 import { sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
-import { isoSql, suppressionHash, suppressionHashSql, type HmacPads } from './consent.js'
+import { isoSql } from '../db/sql.js'
+import { suppressionHash, suppressionHashSql, type HmacPads } from './consent.js'
 import type { Actor } from './ledger.js'
 
 export interface PrivacyDeps {
@@ -40,13 +41,13 @@ export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string,
   const events = id === null
     ? []
     : await deps.database.rows<Record<string, unknown>>(sql`
-    SELECT ${isoSql(sql.raw('occurred_at'))} AS occurred_at, type, host(ip) AS ip, user_agent, method, details
+    SELECT ${isoSql('occurred_at')} AS occurred_at, type, host(ip) AS ip, user_agent, method, details
     FROM consent_events WHERE subscriber_id = ${id} ORDER BY id`)
   const outbox = id === null
     ? []
     : await deps.database.rows<Record<string, unknown>>(sql`
-    SELECT kind, status, message_id, attempts, last_error, ${isoSql(sql.raw('created_at'))} AS created_at,
-      ${isoSql(sql.raw('sent_at'))} AS sent_at
+    SELECT kind, status, message_id, attempts, last_error, ${isoSql('created_at')} AS created_at,
+      ${isoSql('sent_at')} AS sent_at
     FROM outbox WHERE subscriber_id = ${id} ORDER BY id`)
   const versions = new Set<number>()
   if (row.subscriber?.consent_text_version != null) versions.add(Number(row.subscriber.consent_text_version))
@@ -57,7 +58,7 @@ export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string,
   const consentTexts = versions.size === 0
     ? []
     : (await deps.database.rows<{ version: number, text: string, sha256: string, created_at: string }>(sql`
-    SELECT version, text, sha256, ${isoSql(sql.raw('created_at'))} AS created_at FROM consent_texts
+    SELECT version, text, sha256, ${isoSql('created_at')} AS created_at FROM consent_texts
     WHERE version IN (${sql.join([...versions].map((v) => sql`${v}`), sql`, `)}) ORDER BY version`))
         .map((c) => ({ version: Number(c.version), text: c.text, sha256: c.sha256, createdAt: c.created_at }))
   const suppressed = (await deps.database.rows(sql`
@@ -70,7 +71,7 @@ export type ErasureTarget = { emailNormalized: string } | { publicId: string }
 /**
  * Erases one subscriber (Art. 17) in one statement: the subscribers row and its queued mail are deleted, their
  * ledger events keep only time, type, method and non-personal details (no subscriber, IP or user agent), the
- * address survives only as a suppression hash (E29), and an erasure event records who asked. Staff erasing an
+ * address survives only as a suppression hash (ICO: suppress rather than delete), and an erasure event records who asked. Staff erasing an
  * address that is not held still suppresses it (an objection, ICO). Returns whether a subscriber was deleted.
  */
 export async function erase (deps: PrivacyDeps, target: ErasureTarget, who: Actor): Promise<boolean> {

@@ -1,4 +1,4 @@
-// Retention (STANDARDS E28): sign-ups never confirmed are deleted after PENDING_RETENTION_DAYS, with their
+// Retention (storage limitation, GDPR Art. 5(1)(e)): sign-ups never confirmed are deleted after PENDING_RETENTION_DAYS, with their
 // token, IP and user agent; expired confirmation tokens are cleared. Run by the server on a timer and by `npm run purge`.
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
@@ -25,7 +25,7 @@ export async function purge (database: Database, now: Date, retentionDays: numbe
         WHERE subscriber_id IN (SELECT id FROM gone)
       )
       SELECT count(*)::int AS n FROM gone`))
-    // An unsubscribed address that signed up again but never confirmed stays unsubscribed (its suppression, E29),
+    // An unsubscribed address that signed up again but never confirmed stays unsubscribed (its suppression),
     // but the evidence of that unconfirmed sign-up goes like any other: IP and user agent, in the row and the ledger.
     await tx.execute(sql`
       WITH stale AS (

@@ -1,6 +1,6 @@
 // The subscriber lifecycle: subscribe, confirm, unsubscribe. Plain functions over the database (no HTTP here).
-// Each is one SQL statement, so the subscriber row and its outbox message commit together (STANDARDS F31)
-// and every sign-up does the same database work whatever the address's state (STANDARDS C16). Each change also
+// Each is one SQL statement, so the subscriber row and its outbox message commit together (transactional outbox)
+// and every sign-up does the same database work whatever the address's state (no account enumeration, CWE-204). Each change also
 // appends its consent_events row as a further CTE of the same statement, so the ledger cannot miss or invent one.
 import { randomUUID } from 'node:crypto'
 import { isIP } from 'node:net'
@@ -12,7 +12,7 @@ import { suppressionHashSql, type HmacPads } from './consent.js'
 export interface LifecycleDeps {
   database: Database
   now: () => Date
-  /** Domain part of Message-IDs: the sending domain (STANDARDS A7). */
+  /** Domain part of Message-IDs: the sending domain (RFC 5322 §3.6.4). */
   messageIdDomain: string
   confirmTtlHours: number
   confirmCooldownMinutes: number
@@ -34,7 +34,7 @@ export interface SignupInput {
   userAgent?: string
   /** How the sign-up arrived: the hosted/embedded HTML form or the JSON API. */
   method?: 'form' | 'api'
-  /** The page the form was on, as the browser said (Origin header), for the consent record (STANDARDS E27). */
+  /** The page the form was on, as the browser said (Origin header), for the consent record. */
   form?: string
 }
 
@@ -42,7 +42,7 @@ export const newMessageId = (domain: string): string => `<${randomUUID()}@${doma
 
 // Sign-ups that arrive while the database is busy are written together: one statement and one commit for many,
 // each row with its own outbox and ledger rows (the jsonb batch is joined back on the address). Measured by the
-// sign-up bench (issue #5): one statement per sign-up spent most of the database's time on per-statement and
+// sign-up bench: one statement per sign-up spent most of the database's time on per-statement and
 // per-commit work, and most of the app's on writing to the database socket.
 const SIGNUP_SQL = `
   WITH input AS (
@@ -98,13 +98,13 @@ const MAX_BATCH = 100
 
 /**
  * Records sign-ups and queues their confirmation mails, unless an address is confirmed already, or was sent one
- * within the cooldown, or reached today's cap (list-bombing, STANDARDS C17). Says nothing about which happened,
- * and every sign-up does the same database work whatever its address's state (STANDARDS C16). A sign-up's
+ * within the cooldown, or reached today's cap (list-bombing). Says nothing about which happened,
+ * and every sign-up does the same database work whatever its address's state (CWE-204). A sign-up's
  * promise settles when its batch has committed (or failed: then every sign-up in it fails, and none is stored).
  *
  * One batch is written at a time: sign-ups that arrive meanwhile wait for the next, so batches grow with the load.
  * The sign-up bench measured one batch at a time against two and three as the fastest and the cheapest in CPU per
- * sign-up, app and database alike (issue #5).
+ * sign-up, app and database alike.
  */
 export class SignupWriter {
   private readonly waiting: Waiting[] = []
@@ -202,7 +202,7 @@ export async function confirm (deps: LifecycleDeps, token: string, evidence: Evi
         jsonb_build_object('consentTextVersion', consent_text_version)
       FROM updated
     ), unsuppressed AS (
-      -- Confirming is a fresh opt-in by the person: an erasure's suppression entry no longer applies (E29).
+      -- Confirming is a fresh opt-in by the person: an erasure's suppression entry no longer applies.
       DELETE FROM suppressions WHERE email_hash IN (
         SELECT ${suppressionHashSql(deps.suppressionPads, sql.raw('email_normalized'))} FROM updated)
     ), welcome AS (
@@ -220,7 +220,7 @@ export async function confirm (deps: LifecycleDeps, token: string, evidence: Evi
 export type UnsubscribeMethod = 'link' | 'one-click'
 
 /**
- * Unsubscribes the subscriber with this public id, at once (STANDARDS A5): queued mail to them is cancelled and
+ * Unsubscribes the subscriber with this public id, at once (before the next send): queued mail to them is cancelled and
  * an outstanding confirmation token stops working. Repeats change nothing. False if there is no such subscriber.
  */
 export async function unsubscribe (deps: LifecycleDeps, publicId: string, method: UnsubscribeMethod,

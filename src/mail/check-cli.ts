@@ -1,5 +1,5 @@
 // `npm run mail:check`: renders every mail template with sample data and prints its SpamAssassin score and rules.
-// Exit code 1 if a template scores above 0 (the target in issue 8), 2 if it cannot run.
+// Exit code 1 if a template scores above 0 (the target: no spam points at all), 2 if it cannot run.
 import { loadConfig } from '../config.js'
 import { mailSettings } from './messages.js'
 import { MAIL_KIND_NAMES, rawMessage, sampleMail } from './samples.js'

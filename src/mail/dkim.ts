@@ -6,7 +6,7 @@ import { ConfigError } from '../config.js'
 
 /**
  * The headers the signature covers (h=). Set explicitly: RFC 8058 §4 requires List-Unsubscribe and
- * List-Unsubscribe-Post to be signed, and some nodemailer versions leave the latter out (STANDARDS A2).
+ * List-Unsubscribe-Post to be signed, and nodemailer's default list leaves the latter out.
  * Absent headers are skipped by the signer, so one list serves the confirmation and the welcome mail.
  */
 export const DKIM_SIGNED_HEADERS = [
@@ -22,14 +22,16 @@ export interface DkimSigning {
   headerFieldNames: string
 }
 
-function readKey (dkim: NonNullable<Config['dkim']>): { pem: string, key: KeyObject } {
-  let pem = dkim.privateKey
+type DkimConfig = Pick<Config, 'dkimDomain' | 'dkimSelector' | 'dkimPrivateKey' | 'dkimPrivateKeyFile'>
+
+function readKey (config: DkimConfig): { pem: string, key: KeyObject } {
+  let pem = config.dkimPrivateKey
   const variable = pem ? 'DKIM_PRIVATE_KEY' : 'DKIM_PRIVATE_KEY_FILE'
   if (!pem) {
     try {
-      pem = readFileSync(dkim.privateKeyFile!, 'utf8')
+      pem = readFileSync(config.dkimPrivateKeyFile!, 'utf8')
     } catch (err) {
-      throw new ConfigError(`DKIM_PRIVATE_KEY_FILE: cannot read ${dkim.privateKeyFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      throw new ConfigError(`DKIM_PRIVATE_KEY_FILE: cannot read ${config.dkimPrivateKeyFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
     }
   }
   let key: KeyObject
@@ -45,12 +47,13 @@ function readKey (dkim: NonNullable<Config['dkim']>): { pem: string, key: KeyObj
 }
 
 /** nodemailer `dkim` options, or undefined when DKIM is not configured. Throws a ConfigError on a bad key. */
-export function dkimSigning (config: Pick<Config, 'dkim'>): DkimSigning | undefined {
-  if (!config.dkim) return undefined
-  const { pem } = readKey(config.dkim)
+export function dkimSigning (config: DkimConfig): DkimSigning | undefined {
+  // The config check makes the three come together: the domain stands for all of them.
+  if (!config.dkimDomain || !config.dkimSelector) return undefined
+  const { pem } = readKey(config)
   return {
-    domainName: config.dkim.domain,
-    keySelector: config.dkim.selector,
+    domainName: config.dkimDomain,
+    keySelector: config.dkimSelector,
     privateKey: pem,
     headerFieldNames: DKIM_SIGNED_HEADERS.join(':')
   }

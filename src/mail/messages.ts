@@ -1,7 +1,8 @@
 // The mails Joinlist sends: a confirmation (transactional, no promotion) and a welcome (with one-click unsubscribe),
-// rendered from the editable templates, with exactly the headers STANDARDS A1–A9 ask for.
+// rendered from the editable templates, with the headers RFC 5322, RFC 3834, RFC 2369/2919 and RFC 8058 ask for.
 import type Mail from 'nodemailer/lib/mailer/index.js'
 import type { Config } from '../config.js'
+import { oneLine } from '../text.js'
 import { dkimSigning, type DkimSigning } from './dkim.js'
 import { DEFAULT_TEMPLATES_DIR, loadTemplates, renderPart, type MailTemplate, type MailTemplates, type TemplateView } from './templates.js'
 
@@ -9,6 +10,8 @@ import { DEFAULT_TEMPLATES_DIR, loadTemplates, renderPart, type MailTemplate, ty
 export interface MailSettings {
   listName: string
   from: string
+  /** The domain of the From address, parsed once: Message-IDs are made @ it (RFC 5322 §3.6.4), and List-Id under it. */
+  fromDomain: string
   replyTo?: string
   unsubscribeMailto?: string
   templates: MailTemplates
@@ -25,6 +28,7 @@ export function mailSettings (config: Config): MailSettings {
   return {
     listName: config.listName,
     from: config.mailFrom,
+    fromDomain: senderDomain(config.mailFrom, new URL(config.publicUrl).hostname),
     replyTo: config.replyTo,
     unsubscribeMailto: config.unsubscribeMailto,
     templates: loadTemplates(config.mailTemplatesDir ?? DEFAULT_TEMPLATES_DIR),
@@ -32,44 +36,41 @@ export function mailSettings (config: Config): MailSettings {
   }
 }
 
-// eslint-disable-next-line no-control-regex
-const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim()
-
 function compose (ctx: MailContext, template: MailTemplate, view: TemplateView): Mail.Options {
   const name = ctx.to.name ? oneLine(ctx.to.name) : ''
   return {
     from: ctx.from,
     // The subscriber's name only ever travels as an address object: nodemailer quotes or encodes it, and it can
-    // never start a header of its own (STANDARDS C21).
+    // never start a header of its own (header injection, OWASP ASVS 5.0 1.3.11).
     to: name ? { name, address: ctx.to.address } : ctx.to.address,
     replyTo: ctx.replyTo,
-    // Stored on the outbox row, so a retry is the same message (STANDARDS F33), @ the sending domain (A7).
+    // Stored on the outbox row, so a retry is the same message; @ the sending domain (RFC 5322 §3.6.4).
     messageId: ctx.messageId,
     date: new Date(),
     subject: renderPart(template, 'subject', view),
-    // Both parts: nodemailer builds multipart/alternative with text/plain first and HTML last (RFC 2046, A9).
+    // Both parts: nodemailer builds multipart/alternative with text/plain first and HTML last (RFC 2046 §5.1.4).
     text: renderPart(template, 'text', view),
     html: renderPart(template, 'html', view),
-    // RFC 3834 §5: automatically generated, not a reply (A8).
+    // RFC 3834 §5: automatically generated, not a reply.
     headers: { 'Auto-Submitted': 'auto-generated' },
     dkim: ctx.dkim
   }
 }
 
-/** The domain of the From address: Message-IDs are made @ it (STANDARDS A7), and List-Id under it. */
-export const senderDomain = (from: string) => (/<([^>]+)>/.exec(from)?.[1] ?? from).split('@')[1] ?? 'localhost'
+/** The domain of a From value (`Name <a@b>` or `a@b`), or the fallback when it has none. */
+const senderDomain = (from: string, fallback: string) => (/<([^>]+)>/.exec(from)?.[1] ?? from).split('@')[1] ?? fallback
 
 /**
  * RFC 2919 List-Id: `<label.sender-domain>`. It names the list for filters, and a List-Unsubscribe without it
  * reads as an incomplete list mail to SpamAssassin (LIST_PARTIAL_SHORT_MSG).
  */
-export function listId (ctx: Pick<MailSettings, 'listName' | 'from'>): string {
+export function listId (ctx: Pick<MailSettings, 'listName' | 'fromDomain'>): string {
   const label = ctx.listName.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'list'
-  return `${label}.${senderDomain(ctx.from).toLowerCase()}`
+  return `${label}.${ctx.fromDomain.toLowerCase()}`
 }
 
 export function confirmationMail (ctx: MailContext, confirmUrl: string, ttlHours: number): Mail.Options {
-  // Transactional: no List-Unsubscribe, no promotion (STANDARDS A10).
+  // Transactional: no List-Unsubscribe, no promotion (Gmail and Yahoo sender guidelines treat it as a form confirmation).
   return compose(ctx, ctx.templates.confirmation, {
     list_name: ctx.listName, name: ctx.to.name ?? undefined, link: confirmUrl, ttl_hours: ttlHours
   })
@@ -80,7 +81,7 @@ export function welcomeMail (ctx: MailContext, unsubscribeUrl: string): Mail.Opt
     list_name: ctx.listName, name: ctx.to.name ?? undefined, unsubscribe_url: unsubscribeUrl
   })
   // RFC 8058 / RFC 2369: one List-Unsubscribe with one https URL (and optionally a mailto:), plus the one-click
-  // POST header (STANDARDS A1). The inner array keeps both URIs in a single header line.
+  // POST header (RFC 8058 §3.1). The inner array keeps both URIs in a single header line.
   const uris = [unsubscribeUrl]
   if (ctx.unsubscribeMailto) uris.push(`mailto:${ctx.unsubscribeMailto}?subject=unsubscribe`)
   mail.list = { id: { url: listId(ctx), comment: ctx.listName }, unsubscribe: [uris] }

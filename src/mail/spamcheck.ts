@@ -1,5 +1,5 @@
 // Runs a rendered mail through SpamAssassin (Debian's `spamassassin`, local tests only: no DNS, no network) and
-// reads back the score and the rules hit, so template edits can be checked before they reach an inbox (issue 8).
+// reads back the score and the rules hit, so template edits can be checked before they reach an inbox.
 import { spawn } from 'node:child_process'
 
 export interface SpamRule { rule: string, points: number, description: string }

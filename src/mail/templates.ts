@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import escapeHtml from 'escape-html'
 import Mustache from 'mustache'
+import { oneLine } from '../text.js'
 
 /** The templates shipped with Joinlist (the package's templates/ folder, from src/mail or dist/mail alike). */
 export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
@@ -90,9 +91,9 @@ export function loadTemplates (dir: string = DEFAULT_TEMPLATES_DIR): MailTemplat
   return templates
 }
 
-// Names come from subscribers: never let one carry a control character into a header or a line (STANDARDS C21).
-// eslint-disable-next-line no-control-regex
-const clean = (v: string | number | undefined) => v === undefined ? undefined : String(v).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim()
+// Names come from subscribers: never let one carry a control character into a header or a line (header injection,
+// OWASP ASVS 5.0 1.3.11).
+const clean = (v: string | number | undefined) => v === undefined ? undefined : oneLine(String(v))
 
 /** Renders one part: HTML escapes every value; text and subject take values as they are. */
 export function renderPart (template: MailTemplate, part: Part, view: TemplateView): string {

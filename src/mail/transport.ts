@@ -5,7 +5,7 @@ import type Mail from 'nodemailer/lib/mailer/index.js'
 
 /**
  * A nodemailer transport created with the first mail. nodemailer is loaded then, not at start: a process that only
- * takes sign-ups (WORKER=false) never needs it, and it is a sizeable share of an idle process's memory (issue #5).
+ * takes sign-ups (WORKER=false) never needs it, and it is a sizeable share of an idle process's memory.
  */
 function lazyTransport (options: object) {
   let transport: Promise<Mail> | undefined
@@ -73,7 +73,7 @@ export function mailboxMailer (dir: string): Mailer {
 
 /**
  * Whether a send error is permanent: an SMTP 5xx reply, or an envelope nodemailer refuses outright.
- * 4xx replies and network errors are temporary and retried (STANDARDS F32).
+ * 4xx replies and network errors are temporary and retried (RFC 5321 §4.2.1: 4yz is a transient failure).
  */
 export function isPermanentFailure (err: unknown): boolean {
   const e = err as { responseCode?: number, code?: string }

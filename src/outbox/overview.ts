@@ -1,11 +1,12 @@
 // What staff and monitoring see of the outbox: counts by status, the dead letters, and putting dead messages back
-// in the queue (STANDARDS F32: permanent failures go to a dead-letter state visible to staff).
+// in the queue (permanent failures go to a dead-letter state that staff can see and retry).
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
 import { maskEmail } from '../domain/email.js'
+import { outboxStatus, subscriberStatus } from '../db/schema.js'
 
-export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'dead', 'cancelled'] as const
-export const SUBSCRIBER_STATUSES = ['pending', 'confirmed', 'unsubscribed'] as const
+export const OUTBOX_STATUSES = outboxStatus.enumValues
+export const SUBSCRIBER_STATUSES = subscriberStatus.enumValues
 
 export type OutboxCounts = Record<(typeof OUTBOX_STATUSES)[number], number>
 

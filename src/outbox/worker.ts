@@ -1,5 +1,5 @@
 // The outbox worker: claims due messages with FOR UPDATE SKIP LOCKED under a lease, sends them, and records
-// the outcome (STANDARDS F31–F34). Safe to run in several processes; delivery is at least once, with the
+// the outcome (a transactional outbox). Safe to run in several processes; delivery is at least once, with the
 // Message-ID stored on the row so a retry is the same message.
 import { sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
@@ -91,7 +91,7 @@ export class OutboxWorker {
     // A sliding window, not batch by batch: waiting for a whole batch leaves SMTP connections idle behind its
     // slowest message (the mail bench: 0.6×, see README). Claimed messages queue here and go out `concurrency` at a
     // time; more are claimed once half the window is free. After stop(), messages not yet started are handed back
-    // instead of sent (STANDARDS F35: finish or release what it holds), so shutdown never waits for a whole window.
+    // instead of sent (on shutdown, finish or release what it holds), so shutdown never waits for a whole window.
     const window = this.opts.batchSize
     const queue: Claimed[] = []
     const sending = new Set<Promise<void>>()
@@ -165,7 +165,8 @@ export class OutboxWorker {
   /** Sends one message and records the outcome; `sent` is called once the SMTP server has accepted it. */
   private async deliver (m: Claimed, sent?: () => void): Promise<void> {
     const to = maskEmail(m.email)
-    // A welcome mail to someone who left since, or a confirmation to someone confirmed since, is not sent (A5).
+    // A welcome mail to someone who left since, or a confirmation to someone confirmed since, is not sent: an
+    // unsubscribe holds before the next send (Google and Yahoo sender guidelines).
     const unwanted = m.kind === 'welcome' ? m.subscriber_status !== 'confirmed' : m.subscriber_status === 'confirmed'
     if (unwanted || (m.kind === 'confirmation' && !m.payload?.token)) {
       await this.finish(m.id, 'cancelled', 'no longer wanted when its turn came')

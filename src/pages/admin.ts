@@ -2,9 +2,11 @@
 // as a table, its text alternative: WCAG 1.1.1), the confirmation rate, outbox health and the CSV downloads.
 import { html, raw, type Html } from '../html.js'
 import type { DashboardStats, DayStats } from '../domain/stats.js'
+import type { SubscriberStatus } from '../db/schema.js'
 import { layout, type PageContext } from './layout.js'
 
-const STATUSES = ['confirmed', 'pending', 'unsubscribed'] as const
+// In the order staff read them: members first.
+const STATUSES = ['confirmed', 'pending', 'unsubscribed'] as const satisfies readonly SubscriberStatus[]
 
 function chart (ctx: PageContext, days: DayStats[]): Html {
   const { m } = ctx

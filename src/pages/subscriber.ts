@@ -13,7 +13,7 @@ export interface SignupForm {
 }
 
 /**
- * Bot filters (issue #3): a honeypot people never see (off-screen, not tabbable, hidden from screen readers)
+ * Bot filters: a honeypot people never see (off-screen, not tabbable, hidden from screen readers)
  * and the signed time the form was served, for the minimum time to submit.
  */
 function botFields (stamp: string | undefined): Html {

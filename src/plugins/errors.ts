@@ -1,11 +1,12 @@
 // One error handler: validation → 400 {error, message, field}; other 4xx pass through with a message that says
-// what to fix; 5xx become a generic message, logged with the request id; a lost database is a 503.
+// what to fix; 5xx become a generic message, logged with the request id; a lost database is a 503. Browsers get the
+// same as a page.
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { errorPage, signupPage } from '../pages/subscriber.js'
+import { errorPage } from '../pages/subscriber.js'
 import { pageContext } from '../pages/context.js'
-import { isFormPost, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
+import { sendHtml, wantsHtml, type ErrorBody } from '../http.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
 
 const CLIENT_MESSAGES: Record<number, [string, string]> = {
@@ -22,23 +23,12 @@ export default fp(async (app) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const issue = err.validation[0]
       const field = issue.instancePath.replace(/^\//, '').split('/')[0] || undefined
-      const message = issue.message ?? 'Check the value of this field.'
-      if (request.routeOptions.url === '/subscribe' && isFormPost(request)) {
-        const body = (request.body ?? {}) as Record<string, unknown>
-        const text = (k: string) => typeof body[k] === 'string' ? body[k] as string : undefined
-        return sendHtml(reply, 400, signupPage(pageContext(request), {
-          email: text('email'),
-          name: text('name'),
-          source: text('source'),
-          error: { field: field ?? 'email', message }
-        }))
-      }
-      return sendError(request, reply, 400, { error: 'invalid_field', message, field })
+      return sendError(request, reply, 400, { error: 'invalid_field', message: issue.message ?? 'Check the value of this field.', field })
     }
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
-      const [code, fallback] = CLIENT_MESSAGES[status] ?? ['bad_request', err.message]
-      // Our 429s say how long to wait (src/security/rate-limits.ts).
+      const [code, fallback] = Object.hasOwn(CLIENT_MESSAGES, status) ? CLIENT_MESSAGES[status] : ['bad_request', err.message]
+      // Our 429s say how long to wait (src/plugins/rate-limits.ts).
       const message = status === 400 && err.code?.startsWith('FST_ERR_CTP')
         ? `${fallback} (${err.message})`
         : status === 429 && err.message ? err.message : fallback

@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import fp from 'fastify-plugin'
 import { dkimAligned, dkimDnsRecord } from '../mail/dkim.js'
-import { mailSettings, senderDomain, type MailSettings } from '../mail/messages.js'
+import { mailSettings, type MailSettings } from '../mail/messages.js'
 import { mailboxMailer, smtpMailer, type Mailer } from '../mail/transport.js'
 
 export default fp<{ mailer?: Mailer }>(async (app, opts) => {
@@ -13,8 +13,8 @@ export default fp<{ mailer?: Mailer }>(async (app, opts) => {
     const { domainName, keySelector, privateKey } = settings.dkim
     // The public half, so an operator can check DNS against what is actually used (a public key is no secret).
     app.log.info({ dkim: `${keySelector}._domainkey.${domainName}`, txt: dkimDnsRecord(privateKey) }, 'DKIM signing on')
-    if (!dkimAligned(senderDomain(settings.from), domainName)) {
-      app.log.warn({ dkimDomain: domainName, fromDomain: senderDomain(settings.from) },
+    if (!dkimAligned(settings.fromDomain, domainName)) {
+      app.log.warn({ dkimDomain: domainName, fromDomain: settings.fromDomain },
         'DKIM_DOMAIN is not aligned with the MAIL_FROM domain: the signature will not help DMARC pass')
     }
   }

@@ -1,6 +1,6 @@
 // Security headers (CSP, Referrer-Policy, HSTS, …) from helmet, computed once at start instead of per request:
 // @fastify/helmet re-runs helmet() for every request, re-parsing the CSP, which the sign-up bench measured at
-// about a tenth of the app's own CPU per sign-up (issue #5). Same options, same header values.
+// about a tenth of the app's own CPU per sign-up. Same options, same header values.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'

@@ -1,6 +1,6 @@
 // The subscriber's links: confirm and unsubscribe. GET and HEAD only show a page with a button; only POST
-// changes anything, because mail security scanners fetch every link (STANDARDS D26, A4). POST /unsubscribe is
-// also the RFC 8058 one-click target (STANDARDS A3).
+// changes anything, because mail security scanners fetch every link (RFC 8058 §1; Outlook Safe Links even submits
+// forms it finds, so nothing submits itself). POST /unsubscribe is also the RFC 8058 one-click target (§3.2).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -10,6 +10,8 @@ import { TOKEN_PATTERN, verifyUnsubscribeToken } from '../domain/tokens.js'
 import { confirmedPage, confirmPage, erasedPage, invalidLinkPage, unsubscribedPage, unsubscribePage } from '../pages/subscriber.js'
 import { pageContext } from '../pages/context.js'
 import { BODY_LIMIT, sendHtml, wantsHtml } from '../http.js'
+import { errors, page, pageOrJson } from '../openapi.js'
+import { clientKey, routeLimit } from '../plugins/rate-limits.js'
 
 const tokenParams = z.object({ token: z.string() })
 
@@ -21,6 +23,18 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
   app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: BODY_LIMIT },
     (_req, body, done) => done(null, { multipart: body }))
 
+  const { config } = app
+  const confirmLimit = { rateLimit: routeLimit(config, config.rateLimitTokenMax) }
+  // RFC 8058: mailbox providers post one-click unsubscribes for many of their users from a few addresses. A link
+  // that carries a genuine signature is counted per subscriber, not per client, so those posts are never refused;
+  // a forged or damaged token (cheap to check, no database) is counted per client.
+  const unsubscribeLimit = {
+    rateLimit: routeLimit(config, config.rateLimitTokenMax, (request) => {
+      const publicId = verifyUnsubscribeToken(config.tokenSecret, (request.params as { token?: string }).token ?? '')
+      return publicId ? `subscriber:${publicId}` : clientKey(request)
+    })
+  }
+
   const answer = (request: FastifyRequest, reply: FastifyReply, status: number, json: object, page: string) =>
     wantsHtml(request) || request.headers.accept === undefined ? sendHtml(reply, status, page) : reply.code(status).send(json)
 
@@ -29,12 +43,36 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
       { error: expired ? 'expired' : 'invalid_link', message: expired ? 'This link has expired: sign up again for a new one.' : 'This link does not work. Sign up again for a new one.' },
       invalidLinkPage(pageContext(request), expired))
 
-  app.get('/confirm/:token', { schema: { params: tokenParams } }, async (request, reply) => {
+  app.get('/confirm/:token', {
+    config: confirmLimit,
+    schema: {
+      tags: ['pages'],
+      summary: 'The confirm page (a button)',
+      description: 'Never changes state: mail scanners fetch links, and some submit forms they find.',
+      params: tokenParams,
+      response: { 200: page('A page with a "Confirm subscription" button'), 404: page('Invalid link, with a form to request a new one'), 429: errors[429] }
+    }
+  }, async (request, reply) => {
     if (!TOKEN_PATTERN.test(request.params.token)) return invalid(request, reply)
     return sendHtml(reply, 200, confirmPage(pageContext(request), `/confirm/${request.params.token}`))
   })
 
-  app.post('/confirm/:token', { schema: { params: tokenParams } }, async (request, reply) => {
+  app.post('/confirm/:token', {
+    config: confirmLimit,
+    schema: {
+      tags: ['public'],
+      summary: 'Confirm a subscription',
+      description: 'Repeats are harmless. HTML for browsers, JSON when asked with Accept: application/json.',
+      params: tokenParams,
+      response: {
+        200: pageOrJson('Confirmed (or already confirmed)', z.object({ status: z.literal('confirmed'), alreadyConfirmed: z.boolean() })),
+        404: errors[404],
+        410: errors[410],
+        429: errors[429],
+        503: errors[503]
+      }
+    }
+  }, async (request, reply) => {
     const { token } = request.params
     if (!TOKEN_PATTERN.test(token)) return invalid(request, reply)
     const result = await confirm(app.lifecycle, token, { ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 500) })
@@ -44,17 +82,34 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
     return answer(request, reply, 200, { status: 'confirmed', alreadyConfirmed: already }, confirmedPage(pageContext(request), already))
   })
 
-  app.get('/unsubscribe/:token', { schema: { params: tokenParams } }, async (request, reply) => {
+  app.get('/unsubscribe/:token', {
+    config: unsubscribeLimit,
+    schema: {
+      tags: ['pages'],
+      summary: 'The unsubscribe page (a button)',
+      description: 'Never changes state (RFC 8058 §1: anti-spam software fetches links in mail).',
+      params: tokenParams,
+      response: { 200: page('A page with an "Unsubscribe" button'), 404: page('Invalid link'), 429: errors[429] }
+    }
+  }, async (request, reply) => {
     if (!verifyUnsubscribeToken(app.config.tokenSecret, request.params.token)) return invalid(request, reply)
     return sendHtml(reply, 200, unsubscribePage(pageContext(request), `/unsubscribe/${request.params.token}`))
   })
 
-  app.post('/unsubscribe/:token', { schema: { params: tokenParams } }, async (request, reply) => {
+  app.post('/unsubscribe/:token', {
+    config: unsubscribeLimit,
+    schema: {
+      tags: ['public'],
+      summary: 'Unsubscribe (also the RFC 8058 one-click target)',
+      description: 'Body `List-Unsubscribe=One-Click` (urlencoded or multipart) or empty. Always 200 and never a redirect for a valid link; repeats are harmless.',
+      params: tokenParams,
+      response: { 200: pageOrJson('Unsubscribed', z.object({ status: z.literal('unsubscribed') })), 404: errors[404], 413: errors[413], 429: errors[429], 503: errors[503] }
+    }
+  }, async (request, reply) => {
     const publicId = verifyUnsubscribeToken(app.config.tokenSecret, request.params.token)
-    // "Also delete my data" (issue #7): the page's second button sends erase=1; a one-click POST never does.
+    // "Also delete my data": the page's second button sends erase=1; a one-click POST never does.
     if (publicId && wantsErasure(request.body)) {
-      const deps = { database: app.database, now: app.now, tokenSecret: app.config.tokenSecret, suppressionPads: app.lifecycle.suppressionPads }
-      if (!await erase(deps, { publicId }, { actor: 'subscriber', method: 'self-service' })) return invalid(request, reply)
+      if (!await erase(app.privacy, { publicId }, { actor: 'subscriber', method: 'self-service' })) return invalid(request, reply)
       return answer(request, reply, 200, { status: 'erased' }, erasedPage(pageContext(request)))
     }
     if (!publicId || !await unsubscribe(app.lifecycle, publicId, isOneClick(request.body) ? 'one-click' : 'link', evidenceOf(request))) {

@@ -1,4 +1,4 @@
-// Bot filters for sign-ups (issue #3): a honeypot field, a signed form timestamp (minimum time to submit) and
+// Bot filters for sign-ups: a honeypot field, a signed form timestamp (minimum time to submit) and
 // an optional domain blocklist. A caught sign-up gets the normal success answer, so a bot learns nothing.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'

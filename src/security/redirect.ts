@@ -1,4 +1,4 @@
-// Where a form post may send the visitor afterwards (STANDARDS C22; OWASP Unvalidated Redirects):
+// Where a form post may send the visitor afterwards (OWASP Unvalidated Redirects and Forwards Cheat Sheet):
 // only a path on this site, or a URL on an origin listed in ALLOWED_REDIRECT_ORIGINS.
 
 // eslint-disable-next-line no-control-regex

@@ -1,13 +1,22 @@
-// Per-client rate limits for the public endpoints and a lockout for failed staff logins (STANDARDS C17–C19),
-// with the counters in Redis when REDIS_URL is set so that every instance shares one limit.
+// Rate limiting: @fastify/rate-limit with the counters in Redis when REDIS_URL is set, so every instance shares one
+// limit (the plugin's in-memory store is per process), and the lockout for failed staff logins. Each route declares
+// its own limit in `config.rateLimit` (see routeLimit). OWASP ASVS 5.0 2.4.1; the Forgot Password Cheat Sheet.
 import fp from 'fastify-plugin'
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { Redis } from 'ioredis'
-import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { verifyUnsubscribeToken } from '../domain/tokens.js'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../config.js'
 
-/** The client key: request.ip is the socket peer unless that peer is in TRUST_PROXY (C19); IPv6 by /64. */
+/**
+ * The client key: request.ip is the socket peer unless that peer is in TRUST_PROXY, so a forged X-Forwarded-For
+ * changes nothing; IPv6 clients are counted per /64.
+ */
 export const clientKey = (request: FastifyRequest): string => normalizeIP(request.ip)
+
+/** A route's `config.rateLimit`: at most `max` requests per RATE_LIMIT_WINDOW_SECONDS per key (default: per client). */
+export function routeLimit (config: Config, max: number, keyGenerator: (request: FastifyRequest) => string = clientKey) {
+  return { max, timeWindow: config.rateLimitWindowSeconds * 1000, keyGenerator }
+}
 
 export interface StaffLockout {
   /** Seconds until this client may try again, or 0 if it is not locked out. Never counts as an attempt. */
@@ -18,14 +27,12 @@ export interface StaffLockout {
 
 export default fp(async (app) => {
   const { config } = app
-  const limits = config.rateLimit
-  const windowMs = limits.windowSeconds * 1000
 
   let redis: Redis | undefined
   if (config.redisUrl) {
     // Fail fast instead of queueing while Redis is away: with skipOnError below, a request then goes through
     // unlimited rather than waiting or failing.
-    // Loaded only when configured: the client library is a sizeable share of an idle process's memory (issue #5).
+    // Loaded only when configured: the client library is a sizeable share of an idle process's memory.
     const { Redis } = await import('ioredis')
     redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000 })
     let healthy = true
@@ -45,48 +52,21 @@ export default fp(async (app) => {
     app.addHook('onClose', async () => { redis!.disconnect() })
   }
 
-  // Which routes are limited, and by what key. Kept in one table so the route files stay about HTTP.
-  app.addHook('onRoute', (route: RouteOptions) => {
-    const methods = ([] as string[]).concat(route.method)
-    const limit = routeLimit(route.url ?? '', methods)
-    if (limit) route.config = { ...(route.config as object), rateLimit: limit }
-  })
-
-  function routeLimit (url: string, methods: string[]) {
-    if (url === '/subscribe' && methods.includes('POST')) {
-      return { max: limits.subscribeMax, timeWindow: windowMs, keyGenerator: clientKey }
-    }
-    if (url === '/confirm/:token') return { max: limits.tokenMax, timeWindow: windowMs, keyGenerator: clientKey }
-    if (url === '/unsubscribe/:token') {
-      // RFC 8058: mailbox providers post one-click unsubscribes for many of their users from a few addresses.
-      // A link that carries a genuine signature is counted per subscriber, not per client, so those posts are
-      // never refused; a forged or damaged token (cheap to check, no database) is counted per client.
-      return { max: limits.tokenMax, timeWindow: windowMs, keyGenerator: unsubscribeKey }
-    }
-    return undefined
-  }
-
-  function unsubscribeKey (request: FastifyRequest): string {
-    const token = (request.params as { token?: string } | undefined)?.token ?? ''
-    const publicId = verifyUnsubscribeToken(config.tokenSecret, token)
-    return publicId ? `subscriber:${publicId}` : clientKey(request)
-  }
-
   await app.register(rateLimit, {
     global: false,
-    nameSpace: limits.prefix,
+    nameSpace: config.rateLimitPrefix,
     redis,
     // Redis down → let requests through rather than fail every sign-up and every unsubscribe with a 500.
-    // Unsubscribes must keep working (RFC 8058, STANDARDS A5), and list-bombing stays capped by the
-    // per-address cooldown kept in PostgreSQL; what is lost for that while is only the per-client cap.
+    // Unsubscribes must keep working (RFC 8058; mailbox providers expect them honoured within two days), and
+    // list-bombing stays capped by the per-address cooldown kept in PostgreSQL; only the per-client cap is lost.
     skipOnError: true,
     errorResponseBuilder: (_request, context) => Object.assign(
       new Error(`Too many requests from your network. Try again in ${context.after}.`), { statusCode: 429 })
   })
 
   const staffLimiter = app.createRateLimit({
-    max: limits.staffFailures,
-    timeWindow: limits.staffWindowSeconds * 1000,
+    max: config.rateLimitStaffFailures,
+    timeWindow: config.rateLimitStaffWindowSeconds * 1000,
     keyGenerator: (request) => `staff-login-failures:${clientKey(request)}`
   })
   const lockout: StaffLockout = {

@@ -4,10 +4,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { html } from '../html.js'
-import { sendHtml } from '../http.js'
-import { MAIL_KIND_NAMES, isMailKind, rawMessage, sampleMail } from '../mail/samples.js'
-import { requireStaff } from './staff-auth.js'
+import { html } from '../../html.js'
+import { sendHtml } from '../../http.js'
+import { MAIL_KIND_NAMES, isMailKind, rawMessage, sampleMail } from '../../mail/samples.js'
+import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
 
 const previewQuery = z.object({
   part: z.enum(['page', 'text', 'html', 'eml'], { error: 'part must be one of page, text, html, eml.' }).default('page')
@@ -19,9 +19,21 @@ const MAIL_HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 export default async function mailPreviewRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
 
-  app.get('/admin/mail-preview/:template', {
-    onRequest: requireStaff,
-    schema: { params: z.object({ template: z.string().max(40) }), querystring: previewQuery }
+  app.get('/mail-preview/:template', {
+    schema: {
+      tags: ['staff'],
+      summary: 'Preview a mail template with sample data',
+      description: '`confirmation` or `welcome`; `?part=page` (default, HTML page), `html`, `text` or `eml`.',
+      security: staffSecurity,
+      params: z.object({ template: z.string().max(40) }),
+      querystring: previewQuery,
+      response: {
+        200: { description: 'The preview page, or the one part asked for', content: { 'text/html': { schema: z.string() }, 'text/plain': { schema: z.string() }, 'message/rfc822': { schema: z.string() } } },
+        400: errors[400],
+        404: errorBody('No template of that name'),
+        ...staffErrors
+      }
+    }
   }, async (request, reply) => {
     const { template } = request.params
     if (!isMailKind(template)) {
@@ -39,7 +51,7 @@ export default async function mailPreviewRoutes (fastify: FastifyInstance) {
       case 'eml':
         return reply.type('message/rfc822')
           .header('content-disposition', `attachment; filename="${template}-sample.eml"`)
-          .send(await rawMessage({ ...message, dkim: undefined }))
+          .send((await rawMessage({ ...message, dkim: undefined })).toString('utf8'))
     }
     const headerBlock = (await rawMessage({ ...message, dkim: undefined })).toString('utf8').split(/\r?\n\r?\n/)[0]
     const base = `/admin/mail-preview/${template}`

@@ -1,0 +1,44 @@
+// The embedded driver: PGlite, PostgreSQL compiled to WebAssembly, in-process, with its data in DATA_DIR (or in
+// memory for tests). One session shared by every request.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import type { PGlite } from '@electric-sql/pglite'
+import type { SQL } from 'drizzle-orm'
+import type { Database, Db, OpenOptions } from './client.js'
+import * as schema from './schema.js'
+
+export async function openPglite (opts: OpenOptions): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { drizzle } = await import('drizzle-orm/pglite')
+  let dataPath: string | undefined
+  if (!opts.inMemory) {
+    dataPath = join(opts.dataDir ?? './data', 'pgdata')
+    mkdirSync(dataPath, { recursive: true })
+  }
+  const pg: PGlite = await PGlite.create(dataPath, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {})
+  await pg.exec("SET TIME ZONE 'UTC'")
+  const db = drizzle(pg, { schema }) as unknown as Db
+  return {
+    kind: 'pglite',
+    db,
+    async rows<T> (query: SQL) { return (await db.execute(query) as unknown as { rows: T[] }).rows },
+    async query<T> (text: string, params: unknown[]) { return (await pg.query<T>(text, params)).rows },
+    async copyOut (copySql, settings) {
+      // PGlite is one session shared by every request: in a transaction, with transaction-local settings, no other
+      // query runs between setting the values and the COPY (concurrent exports used to see each other's filters).
+      const result = await pg.transaction(async (tx) => {
+        for (const [name, value] of Object.entries(settings)) {
+          await tx.query('select set_config($1, $2, true)', ['joinlist.' + name, value])
+        }
+        // PGlite has no COPY TO STDOUT; it writes COPY output to a virtual /dev/blob instead.
+        return await tx.query(copySql.replace(/TO STDOUT/, "TO '/dev/blob'"))
+      })
+      const blob = result.blob ?? new Blob([])
+      return { stream: Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream), cancel: () => {} }
+    },
+    async ping () { await pg.query('select 1') },
+    // Closing twice is harmless, as it is for postgres.js.
+    async close () { if (!pg.closed) await pg.close() }
+  }
+}

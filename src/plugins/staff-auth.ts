@@ -1,0 +1,93 @@
+// Staff authentication, in one place for every staff route: `Authorization: Bearer <ADMIN_TOKEN>`, or HTTP Basic with
+// ADMIN_TOKEN as the password so a browser shows its login prompt (RFC 7617). Without ADMIN_TOKEN the staff routes
+// are closed (503). Registered once as an onRequest hook for everything under /admin (src/routes/admin/index.ts).
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { safeEqual } from '../crypto.js'
+import { CONTROL_CHARS } from '../text.js'
+import { tooManyRequests } from './rate-limits.js'
+
+/** Who made a staff request, as the consent ledger records it: a label, never the secret. */
+export interface StaffIdentity {
+  /** `basic:<user name>` when a person logged in with one, else the shared credential's label. */
+  actor: string
+}
+
+interface Credentials { secret: string, user?: string }
+
+/** The credential from either header form. */
+export function credentialsOf (request: FastifyRequest): Credentials | undefined {
+  const header = request.headers.authorization ?? ''
+  if (/^Bearer /i.test(header)) return { secret: header.slice(7).trim() }
+  if (/^Basic /i.test(header)) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    const user = decoded.slice(0, Math.max(0, colon)).replace(new RegExp(CONTROL_CHARS.source, 'g'), '').slice(0, 64)
+    return { secret: decoded.slice(colon + 1), user: user || undefined }
+  }
+  return undefined
+}
+
+/**
+ * Sec-Fetch-Site where the browser sends it, else the Origin header against PUBLIC_URL; scripts send neither.
+ * Basic credentials are ambient like a cookie: a browser would send them with a form posted from another site
+ * (OWASP Cross-Site Request Forgery Prevention Cheat Sheet, "Fetch Metadata headers").
+ */
+export function isCrossSite (request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site']
+  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none'
+  const origin = request.headers.origin
+  return typeof origin === 'string' && origin !== new URL(request.server.config.publicUrl).origin
+}
+
+export interface StaffCheckOptions {
+  /** A further secret this route accepts besides ADMIN_TOKEN (GET /metrics takes METRICS_TOKEN). */
+  alsoAccept?: { secret?: string, actor: string }
+  /** What is closed when no credential at all is configured, for the 503 message. */
+  what?: string
+}
+
+export default fp(async (app) => {
+  app.decorateRequest('staff', undefined)
+
+  /** An onRequest hook: lets staff through (setting request.staff), answers everyone else 401, 403, 429 or 503. */
+  function staffCheck (opts: StaffCheckOptions = {}) {
+    return async function requireStaff (request: FastifyRequest, reply: FastifyReply) {
+      const { adminToken } = app.config
+      const extra = opts.alsoAccept?.secret
+      if (!adminToken && !extra) {
+        return reply.code(503).send({ error: 'staff_disabled', message: `${opts.what ?? 'Staff access'} is off: set ADMIN_TOKEN (at least 32 characters) to turn it on.` })
+      }
+      // A state-changing staff request must come from this site or from a script, not from another website.
+      if (request.method !== 'GET' && request.method !== 'HEAD' && isCrossSite(request)) {
+        return reply.code(403).send({ error: 'cross_site', message: 'Staff changes must come from this site or from a script, not from another website.' })
+      }
+      // A client that failed too often is locked out before its credential is even checked.
+      const lockedFor = await app.staffLockout.lockedFor(request)
+      if (lockedFor > 0) throw tooManyRequests(reply, lockedFor)
+      const given = credentialsOf(request)
+      if (given && adminToken && safeEqual(given.secret, adminToken)) {
+        request.staff = { actor: given.user ? `basic:${given.user}` : 'admin-token' }
+        return
+      }
+      if (given && extra && safeEqual(given.secret, extra)) {
+        request.staff = { actor: opts.alsoAccept!.actor }
+        return
+      }
+      await app.staffLockout.failed(request)
+      return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
+        .send({ error: 'unauthorized', message: 'Staff only: send Authorization: Bearer <ADMIN_TOKEN>, or log in with ADMIN_TOKEN as the password.' })
+    }
+  }
+  app.decorate('staffCheck', staffCheck)
+}, { name: 'staff-auth', dependencies: ['rate-limits'] })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    staffCheck(opts?: StaffCheckOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+  }
+  interface FastifyRequest {
+    /** Set by the staff check on every staff route. */
+    staff?: StaffIdentity
+  }
+}

@@ -1,0 +1,17 @@
+// Everything under /admin is for staff: one authentication hook (src/plugins/staff-auth.ts) covers every route
+// registered here, HTML and JSON alike.
+import type { FastifyInstance } from 'fastify'
+import dashboardRoutes from './dashboard.js'
+import exportRoutes from './export.js'
+import privacyRoutes from './privacy.js'
+import outboxRoutes from './outbox.js'
+import mailPreviewRoutes from './mail-preview.js'
+
+export default async function adminRoutes (app: FastifyInstance) {
+  app.addHook('onRequest', app.staffCheck())
+  await app.register(dashboardRoutes)
+  await app.register(exportRoutes)
+  await app.register(privacyRoutes)
+  await app.register(outboxRoutes)
+  await app.register(mailPreviewRoutes)
+}

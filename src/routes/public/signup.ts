@@ -1,0 +1,138 @@
+// The sign-up form (GET /), POST /subscribe (JSON or an HTML form) and the "check your email" page.
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { parseEmail } from '../../domain/email.js'
+import { signupPage, thanksPage } from '../../pages/subscriber.js'
+import { pageContext } from '../../pages/context.js'
+import { isFormPost, sendHtml } from '../../http.js'
+import { errors, page } from '../../openapi.js'
+import { routeLimit } from '../../plugins/rate-limits.js'
+import { checkFormStamp, formStamp, HONEYPOT_FIELD, isBlockedDomain, loadBlocklist, STAMP_FIELD } from '../../security/bots.js'
+import { safeRedirect } from '../../security/redirect.js'
+import { CONTROL_CHARS, LONE_SURROGATE } from '../../text.js'
+import { crossOrigin } from './index.js'
+
+// Names and sources go into mail headers, pages and CSV cells: no line breaks or control characters (header
+// injection, OWASP ASVS 5.0 1.3.11).
+const plainText = (what: string, max: number) => z.string({ error: `${what} must be text.` }).trim()
+  .max(max, `${what} is too long (at most ${max} characters).`)
+  .refine((v) => !CONTROL_CHARS.test(v), `${what} must not contain line breaks or control characters.`)
+  .refine((v) => !v.match(LONE_SURROGATE), `${what} contains a broken character (a lone UTF-16 surrogate): send valid Unicode text.`)
+
+export const signupBody = z.object({
+  email: z.string({ error: 'Enter your email address.' }).max(1000, 'The email address is too long (at most 254 characters).')
+    .transform((v, ctx) => {
+      const r = parseEmail(v)
+      if (!r.ok) { ctx.addIssue({ code: 'custom', message: r.message }); return z.NEVER }
+      return r
+    }),
+  name: plainText('The name', 100).optional(),
+  source: plainText('The source', 64).optional(),
+  // Bot filters and the optional redirect. Any other field is ignored: zod strips unknown keys.
+  [HONEYPOT_FIELD]: z.unknown().optional(),
+  [STAMP_FIELD]: z.string().max(100).optional(),
+  redirect: z.string().max(2000).optional()
+})
+
+export const acceptedBody = z.object({ status: z.literal('pending'), message: z.string() })
+  .describe('JSON request: accepted, a confirmation mail is on its way if the address can join')
+export const ACCEPTED_MESSAGE = 'Thanks! If the address can join the list, a link to confirm has been emailed to it: check your inbox.'
+
+export default async function signupRoutes (fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>()
+  const { config } = app
+  const blocklist = config.blocklistFile ? loadBlocklist(config.blocklistFile) : new Set<string>()
+
+  function botReason (body: z.infer<typeof signupBody>): string | undefined {
+    const honeypot = body[HONEYPOT_FIELD]
+    if (honeypot !== undefined && honeypot !== null && honeypot !== '') return 'honeypot'
+    const stamp = checkFormStamp(config.tokenSecret, body[STAMP_FIELD], app.now(), config.formMinSeconds)
+    if (stamp === 'tampered' || stamp === 'too-fast') return `form-stamp-${stamp}`
+    if (isBlockedDomain(blocklist, body.email.normalized.slice(body.email.normalized.lastIndexOf('@') + 1))) return 'blocklist'
+    return undefined
+  }
+
+  // A form post with a field to fix gets the form again, with the message next to the field (the GOV.UK error
+  // summary pattern); everything else goes to the app's error handler.
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (!hasZodFastifySchemaValidationErrors(err) || !isFormPost(request)) throw err
+    const issue = err.validation[0]
+    const field = issue.instancePath.replace(/^\//, '').split('/')[0] || 'email'
+    const body = (request.body ?? {}) as Record<string, unknown>
+    const text = (k: string) => typeof body[k] === 'string' ? body[k] as string : undefined
+    return sendHtml(reply, 400, signupPage(pageContext(request), {
+      email: text('email'),
+      name: text('name'),
+      source: text('source'),
+      error: { field, message: issue.message ?? 'Check the value of this field.' }
+    }))
+  })
+
+  app.get('/', {
+    schema: {
+      tags: ['pages'],
+      summary: 'The signup page',
+      description: 'An HTML form that posts to /subscribe; works without JavaScript. `?source=` is kept in a hidden field.',
+      response: { 200: page('The signup form') }
+    }
+  }, async (request, reply) => {
+    const { source } = request.query as { source?: string }
+    return sendHtml(reply, 200, signupPage(pageContext(request), {
+      source: typeof source === 'string' ? source.slice(0, 64) : undefined,
+      formStamp: formStamp(config.tokenSecret, app.now())
+    }))
+  })
+
+  app.get('/subscribe/thanks', {
+    schema: { tags: ['pages'], summary: 'The "check your email" page', response: { 200: page('Check your email') } }
+  }, async (request, reply) => sendHtml(reply, 200, thanksPage(pageContext(request))))
+
+  // The CORS preflight for cross-origin JavaScript, answered by @fastify/cors from this route's config.
+  app.options('/subscribe', { config: crossOrigin(config.allowedOrigins), schema: { hide: true } },
+    async (request, reply) => reply.callNotFound())
+
+  app.post('/subscribe', {
+    config: { ...crossOrigin(config.allowedOrigins), rateLimit: routeLimit(config, config.rateLimitSubscribeMax) },
+    schema: {
+      tags: ['public'],
+      summary: 'Sign up an address',
+      description: "JSON or a urlencoded form. Always the same answer whatever the address's state (no account enumeration, CWE-204); a confirmation mail goes out asynchronously. Cross-origin JavaScript calls are allowed from ALLOWED_ORIGINS only (CORS).",
+      body: signupBody,
+      response: {
+        202: acceptedBody,
+        303: z.null().optional().describe('Form post: redirect to /subscribe/thanks'),
+        400: errors[400],
+        413: errors[413],
+        415: errors[415],
+        429: errors[429],
+        503: errors[503]
+      }
+    }
+  }, async (request, reply) => {
+    const { email, name, source } = request.body
+    const bot = botReason(request.body)
+    if (bot) {
+      // One line, no address: the same answer as a real sign-up, and nothing stored or sent.
+      request.log.info({ reason: bot }, 'sign-up dropped as a likely bot')
+    } else {
+      await app.signups.subscribe({
+        email: email.email,
+        emailNormalized: email.normalized,
+        name: name || undefined,
+        source: source || undefined,
+        ip: request.ip,
+        userAgent: request.headers['user-agent']?.slice(0, 500),
+        method: isFormPost(request) ? 'form' : 'api',
+        form: request.headers.origin?.slice(0, 200)
+      })
+      app.outbox.kick()
+    }
+    // The same answer whatever the address's state (CWE-204).
+    if (isFormPost(request)) {
+      const target = safeRedirect(request.body.redirect, config.publicUrl, config.allowedRedirectOrigins)
+      return reply.code(303).header('location', target ?? '/subscribe/thanks').send(null)
+    }
+    return reply.code(202).send({ status: 'pending' as const, message: ACCEPTED_MESSAGE })
+  })
+}
