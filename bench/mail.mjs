@@ -48,9 +48,9 @@ async function drain (db, sink, appPid, count, round) {
     // One statement, so the worker sees all of them at once: pending sign-ups, each with its confirmation mail.
     await db.sql`
       WITH s AS (
-        INSERT INTO subscribers (email, email_normalized, confirm_token_hash, confirm_token_expires_at, confirm_sent_at)
+        INSERT INTO subscribers (email, email_normalized, mailbox, confirm_token_hash, confirm_token_expires_at)
         SELECT 'drain' || ${round}::int || '-' || g || '@example.com', 'drain' || ${round}::int || '-' || g || '@example.com',
-          md5(${round}::int || '-' || g), now() + interval '3 days', now()
+          'drain' || ${round}::int || '-' || g || '@example.com', md5(${round}::int || '-' || g), now() + interval '3 days'
         FROM generate_series(1, ${count}::int) g
         RETURNING id
       )

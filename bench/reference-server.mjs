@@ -11,7 +11,7 @@ const sql = postgres(process.env.DATABASE_URL, {
 const app = Fastify({ logger: false })
 app.post('/subscribe', async (request, reply) => {
   const email = String(request.body.email)
-  await sql`INSERT INTO subscribers (email, email_normalized) VALUES (${email}, ${email.toLowerCase()})
+  await sql`INSERT INTO subscribers (email, email_normalized, mailbox) VALUES (${email}, ${email.toLowerCase()}, ${email.toLowerCase()})
     ON CONFLICT (email_normalized) DO NOTHING`
   return reply.code(202).send({ status: 'pending' })
 })

@@ -50,7 +50,8 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
     // The embedded database's first start (create + migrate) took over fastify's default 10 s on a busy 2-core
     // machine in the start bench, and the process gave up: allow it a minute.
     pluginTimeout: 60_000,
-    routerOptions: { ignoreTrailingSlash: true }
+    // A token in a path may be up to 200 characters (TOKEN_PATTERN); the router's default limit is 100.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 }
   })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

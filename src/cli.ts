@@ -9,12 +9,12 @@ import { pipeline } from 'node:stream/promises'
 import { sql } from 'drizzle-orm'
 import { ConfigError, loadConfig, resolveTokenSecret, type Config } from './config.js'
 import { migrate, openDatabase, type Database } from './db/client.js'
-import { hmacPads } from './domain/consent.js'
 import { parseEmail } from './domain/email.js'
 import { EXPORT_STATUSES, type ExportFilter, type ExportStatus } from './domain/export.js'
 import { auditedExport, type Actor } from './domain/ledger.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
+import { prepareData, secretsOf } from './plugins/lifecycle.js'
 
 export interface CliContext {
   database: Database
@@ -42,7 +42,7 @@ class UsageError extends Error {}
 export async function runCli (argv: string[], ctx: CliContext): Promise<number> {
   const now = ctx.now ?? (() => new Date())
   const who: Actor = { actor: `cli:${ctx.user ?? userInfo().username}`, method: 'cli' }
-  const deps: PrivacyDeps = { database: ctx.database, now, tokenSecret: ctx.config.tokenSecret, suppressionPads: hmacPads(ctx.config.tokenSecret) }
+  const deps: PrivacyDeps = { database: ctx.database, now, secrets: secretsOf(ctx.config) }
   const [command, ...rest] = argv
   try {
     switch (command) {
@@ -135,7 +135,7 @@ async function writeExport (ctx: CliContext, sink: Writable, filter: ExportFilte
     SELECT count(*)::int AS n FROM subscribers
     WHERE (${filter.status} = 'all' OR status::text = ${filter.status})
       AND (${filter.since?.toISOString() ?? null}::timestamptz IS NULL OR signed_up_at >= ${filter.since?.toISOString() ?? null}::timestamptz)`)
-  const copy = await auditedExport(ctx.database, ctx.config.publicUrl, ctx.config.tokenSecret, filter, who, now)
+  const copy = await auditedExport(ctx.database, ctx.config.publicUrl, filter, who, now)
   const progress = () => {
     const done = copy.rowsSoFar()
     const share = Number(total.n) ? done / Number(total.n) : 1
@@ -170,7 +170,9 @@ async function main (): Promise<number> {
   const database = await openDatabase(opts)
   try {
     await migrate(opts, database)
-    return await runCli(process.argv.slice(2), { database, config: { ...config, tokenSecret: resolveTokenSecret(config) }, stdout: process.stdout, stderr: process.stderr })
+    const appConfig = { ...config, tokenSecret: resolveTokenSecret(config) }
+    await prepareData(database, secretsOf(appConfig), (data, message) => process.stderr.write(`${message} ${JSON.stringify(data)}\n`))
+    return await runCli(process.argv.slice(2), { database, config: appConfig, stdout: process.stdout, stderr: process.stderr })
   } finally {
     await database.close()
   }

@@ -59,9 +59,13 @@ const envSchema = z.object({
   ADMIN_TOKEN: secret.optional(),
   METRICS_TOKEN: secret.optional(),
   TOKEN_SECRET: secret.optional(),
+  // While TOKEN_SECRET is being replaced: what the old one signed (form stamps) and hashed (suppressions) still counts.
+  TOKEN_SECRET_PREVIOUS: secret.optional(),
   CONFIRM_TTL_HOURS: int(1, 24 * 365).default(72),
   CONFIRM_COOLDOWN_MINUTES: int(0, 24 * 60).default(10),
   CONFIRM_DAILY_CAP: int(1, 100).default(3),
+  CONFIRM_DOMAIN_HOURLY_CAP: int(0, 1_000_000).default(1000),
+  SIGNUP_QUEUE_MAX: int(100, 10_000_000).default(10_000),
   WELCOME_EMAIL: bool.default(true),
   TRUST_PROXY: cidrList.optional(),
   CONSENT_TEXT: z.string().min(1).max(2000).optional(),

@@ -15,6 +15,13 @@ export const BODY_LIMIT = 16 * 1024
 
 export interface ErrorBody { error: string, message: string, field?: string }
 
+/** A refusal the client can act on: its status, a stable code and a message saying what to do. */
+export class ClientError extends Error {
+  constructor (readonly statusCode: number, readonly error: string, message: string, readonly retryAfterSeconds?: number) {
+    super(message)
+  }
+}
+
 export function sendHtml (reply: FastifyReply, status: number, page: string): FastifyReply {
   return reply.code(status).type('text/html; charset=utf-8').send(page)
 }

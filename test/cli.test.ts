@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream'
 import { sql } from 'drizzle-orm'
 import { buildTestApp, csvRecords, json, staff, testConfig, testDatabase, TOKEN_SECRET } from './helper.js'
 import { runCli } from '../src/cli.js'
-import { isSuppressed } from '../src/domain/consent.js'
+import { isSuppressed } from '../src/domain/suppression.js'
 
 function capture (tty = false) {
   const stream = Object.assign(new PassThrough(), { isTTY: tty })
@@ -40,7 +40,7 @@ t.test('the CLI shows, exports and erases an address, and each use is in the led
 
   const erased = await run(['erase', 'pam@example.org'])
   t.same(JSON.parse(erased.out), { status: 'erased', held: true, suppressed: true })
-  t.ok(await isSuppressed(database, TOKEN_SECRET, 'pam@example.org'))
+  t.ok(await isSuppressed(database, { current: TOKEN_SECRET }, 'pam@example.org'))
   const missing = await run(['show', 'nobody@example.org'])
   t.equal(missing.code, 1)
   t.match(missing.err, /No data is held/)

@@ -58,7 +58,7 @@ t.test('instances starting together register a new consent text once', async (t)
 })
 
 t.test('the ledger records sign-up, confirmation, unsubscribe and resubscribe with time, IP, user agent and method', async (t) => {
-  const { app, smtp, database } = await buildTestApp(t, { CONFIRM_COOLDOWN_MINUTES: '0' })
+  const { app, smtp, database } = await buildTestApp(t, { CONFIRM_COOLDOWN_MINUTES: '0', ALLOWED_ORIGINS: 'https://council.example' })
   await app.inject({
     method: 'POST',
     url: '/subscribe',

@@ -103,7 +103,7 @@ t.test('a statement that runs past the deadline is ended by PostgreSQL itself, s
   t.teardown(() => database.close())
   const err = await database.rows(sql`
     WITH added AS (
-      INSERT INTO subscribers (email, email_normalized) VALUES ('slow@example.org', 'slow@example.org') RETURNING id
+      INSERT INTO subscribers (email, email_normalized, mailbox) VALUES ('slow@example.org', 'slow@example.org', 'slow@example.org') RETURNING id
     )
     SELECT pg_sleep(1) FROM added`).then(() => undefined, (e: unknown) => e)
   t.match(driverError(err), { code: '57014' }, 'cancelled by the server (statement_timeout), not only given up on here')

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { unsubscribeToken } from '../src/domain/tokens.js'
-import { buildTestApp, PUBLIC_URL, staff, TOKEN_SECRET } from './helper.js'
+import { buildTestApp, PUBLIC_URL, staff } from './helper.js'
 
 const ids = [
   '00000000-0000-4000-8000-000000000001',
@@ -11,25 +11,27 @@ const ids = [
   '00000000-0000-4000-8000-000000000003',
   '00000000-0000-4000-8000-000000000004'
 ]
-const unsubscribeUrl = (publicId: string) => `${PUBLIC_URL}/unsubscribe/${unsubscribeToken(TOKEN_SECRET, publicId)}`
+// Each row's unsubscribe secret is its public id's last digit repeated: the export prints the stored one.
+const secretOf = (publicId: string) => publicId.slice(-1).repeat(43)
+const unsubscribeUrl = (publicId: string) => `${PUBLIC_URL}/unsubscribe/${unsubscribeToken(publicId, secretOf(publicId))}`
 
 t.test('the export is exactly the expected CSV: quoting, neutralised cells, ISO times and unsubscribe links', async (t) => {
   const { app, database } = await buildTestApp(t)
   // Stored as they are, whatever the sign-up form would accept: the export must be safe for any stored value.
   await database.rows(sql`
     INSERT INTO subscribers (public_id, email, email_normalized, name, status, source, signed_up_at, signup_ip,
-      signup_user_agent, confirmed_at, confirm_ip, unsubscribed_at)
+      signup_user_agent, confirmed_at, confirm_ip, unsubscribed_at, mailbox, unsubscribe_secret)
     VALUES
       (${ids[0]}, 'Jane.Doe@Example.org', 'jane.doe@example.org', 'Jane', 'confirmed', 'footer',
         '2026-01-02T03:04:05.678901Z', '192.0.2.1', 'Mozilla/5.0 (X11; Linux x86_64)', '2026-01-03T00:00:00.001Z',
-        '2001:db8::1', NULL),
+        '2001:db8::1', NULL, 'jane.doe@example.org', ${secretOf(ids[0])}),
       (${ids[1]}, '=cmd@example.org', '=cmd@example.org', '=HYPERLINK("http://evil.example","x")', 'pending', '+source',
-        '2026-02-01T00:00:00Z', NULL, '-ua', NULL, NULL, NULL),
+        '2026-02-01T00:00:00Z', NULL, '-ua', NULL, NULL, NULL, '=cmd@example.org', ${secretOf(ids[1])}),
       (${ids[2]}, 'smith@example.org', 'smith@example.org', ${'Smith, "J"\nSr'}, 'unsubscribed', '',
         '2026-03-01T12:00:00.5Z', '198.51.100.7', ${'\tTab agent'}, '2026-03-02T00:00:00Z', '198.51.100.8',
-        '2026-03-03T23:59:59.999Z'),
+        '2026-03-03T23:59:59.999Z', 'smith@example.org', ${secretOf(ids[2])}),
       (${ids[3]}, 'at@example.org', 'at@example.org', '@mention', 'pending', NULL,
-        '2026-04-01T00:00:00Z', NULL, ${'\rcr'}, NULL, NULL, NULL)`)
+        '2026-04-01T00:00:00Z', NULL, ${'\rcr'}, NULL, NULL, NULL, 'at@example.org', ${secretOf(ids[3])})`)
 
   const res = await app.inject({ url: '/admin/subscribers.csv?status=all', headers: staff })
   t.equal(res.statusCode, 200)

@@ -20,14 +20,14 @@ function templatesCopy (t: { teardown(fn: () => unknown): void }): string {
 t.test('the mails come from the templates in MAIL_TEMPLATES_DIR', async (t) => {
   const dir = templatesCopy(t)
   writeFileSync(join(dir, 'confirmation.subject.txt'), 'One click to join {{list_name}}\n')
-  writeFileSync(join(dir, 'confirmation.txt'), 'Hi{{#name}} {{name}}{{/name}}! Confirm here: {{link}}\nValid {{ttl_hours}} h.\n')
-  writeFileSync(join(dir, 'confirmation.html'), '<p>Hi{{#name}} {{name}}{{/name}}! <a href="{{link}}">Confirm</a></p>\n')
+  writeFileSync(join(dir, 'confirmation.txt'), 'Hi! Confirm here: {{link}}\nValid {{ttl_hours}} h.\n')
+  writeFileSync(join(dir, 'confirmation.html'), '<p>Hi! <a href="{{link}}">Confirm</a></p>\n')
   const { app, smtp } = await buildTestApp(t, { MAIL_TEMPLATES_DIR: dir })
   await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'ida@example.org', name: 'Ida' }) })
   const [mail] = await smtp.waitFor(1)
   t.equal(mail.parsed.subject, 'One click to join Policy Notes')
-  t.match(mail.parsed.text, /^Hi Ida! Confirm here: https:\/\/news\.example\.org\/confirm\/\S+\nValid 72 h\.\n$/)
-  t.match(String(mail.parsed.html), /^<p>Hi Ida! <a href="https:\/\/news\.example\.org\/confirm\/[^"]+">Confirm<\/a><\/p>/)
+  t.match(mail.parsed.text, /^Hi! Confirm here: https:\/\/news\.example\.org\/confirm\/\S+\nValid 72 h\.\n$/)
+  t.match(String(mail.parsed.html), /^<p>Hi! <a href="https:\/\/news\.example\.org\/confirm\/[^"]+">Confirm<\/a><\/p>/)
 })
 
 t.test('a template without its link placeholder stops the process at start with one line naming the file', async (t) => {
@@ -52,7 +52,8 @@ t.test('unknown placeholders, unescaped HTML values, a link in the subject, bad 
     ['welcome.txt', 'Bye: {{unsubscribe_link}}', /welcome\.txt: unknown placeholder \{\{unsubscribe_link\}\}; this mail has \{\{list_name\}\}, \{\{name\}\}, \{\{unsubscribe_url\}\}$/],
     ['welcome.html', '<a href="{{unsubscribe_url}}">x</a> {{{name}}}', /welcome\.html: write \{\{name\}\}, not \{\{\{name\}\}\}/],
     ['confirmation.subject.txt', 'Confirm {{link}}', /confirmation\.subject\.txt: the subject must not contain \{\{link\}\}/],
-    ['confirmation.txt', '{{#name}}Hi {{link}}', /confirmation\.txt: not a valid template \(Unclosed section "name"/],
+    ['confirmation.txt', '{{#link}}Hi {{link}}', /confirmation\.txt: not a valid template \(Unclosed section "link"/],
+    ['confirmation.txt', 'Hi {{name}}: {{link}}', /confirmation\.txt: unknown placeholder \{\{name\}\}; this mail has \{\{list_name\}\}, \{\{link\}\}, \{\{ttl_hours\}\}$/],
     ['welcome.txt', '{{> footer}} {{unsubscribe_url}}', /welcome\.txt: partials/],
     ['welcome.txt', '{{#unsubscribe_url}}only a section{{/unsubscribe_url}}', /welcome\.txt: must contain the \{\{unsubscribe_url\}\} placeholder/]
   ]

@@ -118,7 +118,6 @@ t.test('a stopped worker finishes the send in hand and releases the messages it 
   const worker = new OutboxWorker(database, mailer, app.log, {
     publicUrl: config.publicUrl,
     mail: app.mailSettings,
-    tokenSecret: config.tokenSecret,
     confirmTtlHours: 72,
     pollMs: 50,
     batchSize: 10,

@@ -33,7 +33,6 @@ function worker (t: Tap, ctx: TestApp, database: Database, mailer = smtpMailer(c
   const w = new OutboxWorker(database, mailer, ctx.app.log, {
     publicUrl: ctx.config.publicUrl,
     mail: ctx.app.mailSettings,
-    tokenSecret: ctx.config.tokenSecret,
     confirmTtlHours: 72,
     pollMs: 50,
     batchSize: 10,

@@ -138,7 +138,7 @@ t.test('/openapi.json describes every public and staff endpoint with its errors,
   const doc = (await app.inject({ url: '/openapi.json' })).json()
   t.equal(doc.openapi, '3.1.0')
   const expect: Record<string, string[]> = {
-    'post /subscribe': ['202', '303', '400', '413', '415', '429', '503'],
+    'post /subscribe': ['202', '303', '400', '403', '413', '415', '429', '503'],
     'post /confirm/{token}': ['200', '404', '410', '429', '503'],
     'post /unsubscribe/{token}': ['200', '404', '413', '429', '503'],
     'get /confirm/{token}': ['200', '404', '429'],

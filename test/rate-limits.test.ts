@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { unsubscribeToken } from '../src/domain/tokens.js'
-import { ADMIN_TOKEN, buildTestApp, json, staff, testDatabase, TOKEN_SECRET } from './helper.js'
+import { ADMIN_TOKEN, buildTestApp, json, staff, testDatabase } from './helper.js'
 
 const signup = (i: number, headers: Record<string, string> = {}) => {
   const req = json({ email: `visitor${i}@example.org` })
@@ -59,19 +59,19 @@ t.test('token endpoints are limited per client, but a genuine one-click unsubscr
   // …but a mailbox provider posting genuine one-click unsubscribes from this same address is counted per
   // subscriber, so the posts for many subscribers all succeed (RFC 8058 §3.1).
   for (let i = 0; i < 5; i++) await app.inject(signup(100 + i))
-  const ids = await database.rows<{ public_id: string }>(sql`SELECT public_id FROM subscribers ORDER BY id`)
+  const ids = await database.rows<{ public_id: string, unsubscribe_secret: string }>(sql`SELECT public_id, unsubscribe_secret FROM subscribers ORDER BY id`)
   t.equal(ids.length, 5)
-  for (const { public_id: publicId } of ids) {
+  for (const { public_id: publicId, unsubscribe_secret: secret } of ids) {
     const res = await app.inject({
       method: 'POST',
-      url: `/unsubscribe/${unsubscribeToken(TOKEN_SECRET, publicId)}`,
+      url: `/unsubscribe/${unsubscribeToken(publicId, secret)}`,
       payload: 'List-Unsubscribe=One-Click',
       headers: { 'content-type': 'application/x-www-form-urlencoded' }
     })
     t.equal(res.statusCode, 200, 'one-click unsubscribe answered 200')
   }
   // The same genuine link hammered is still capped (per subscriber).
-  const token = unsubscribeToken(TOKEN_SECRET, ids[0].public_id)
+  const token = unsubscribeToken(ids[0].public_id, ids[0].unsubscribe_secret)
   const repeats = []
   for (let i = 0; i < 4; i++) repeats.push((await app.inject({ url: `/unsubscribe/${token}`, headers: { accept: 'text/html' } })).statusCode)
   t.same(repeats, [200, 200, 200, 429], 'the page for one subscriber\'s link, hammered')

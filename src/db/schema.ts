@@ -30,6 +30,9 @@ export const subscribers = pgTable('subscribers', {
   email: text('email').notNull(),
   // Whole address lower-cased, domain in ASCII (punycode): the identity of a subscriber.
   emailNormalized: text('email_normalized').notNull(),
+  // The mailbox the address delivers to (src/domain/mailbox.ts): `jane+news@` is `jane@`. Confirmation mails are
+  // throttled per mailbox, so sub-addresses cannot bomb one inbox.
+  mailbox: text('mailbox').notNull(),
   name: text('name'),
   status: subscriberStatus('status').notNull().default('pending'),
   source: text('source'),
@@ -47,10 +50,12 @@ export const subscribers = pgTable('subscribers', {
   // SHA-256 of the confirmation token; the raw token only travels in the mail (OWASP ASVS 5.0 11.5.1).
   confirmTokenHash: text('confirm_token_hash'),
   confirmTokenExpiresAt: timestamp('confirm_token_expires_at', { withTimezone: true }),
-  // Per-address throttle of confirmation mails (against list-bombing): cleared by confirming or unsubscribing.
-  confirmSentAt: timestamp('confirm_sent_at', { withTimezone: true }),
-  confirmSendsDay: date('confirm_sends_day', { mode: 'string' }),
-  confirmSendsCount: integer('confirm_sends_count').notNull().default(0),
+  // The secret half of the unsubscribe link (`/unsubscribe/<public_id>.<secret>`): random, never derived from a
+  // server secret, so TOKEN_SECRET can change without breaking links in mail already sent. Stored as is because
+  // the CSV export prints the link. Rows from before it existed got the link their mails carried (see
+  // src/plugins/lifecycle.ts); new rows get 244 random bits from PostgreSQL's CSPRNG (two random UUIDs), base64url:
+  // 43 characters, like the old signatures, so a link stays under the router's 100-character parameter limit.
+  unsubscribeSecret: text('unsubscribe_secret').default(sql`rtrim(translate(encode(decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'), 'base64'), '+/', '-_'), '=')`),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
 }, (t) => [
@@ -102,10 +107,30 @@ export const consentEvents = pgTable('consent_events', {
   index('consent_events_occurred_at_idx').on(t.occurredAt)
 ])
 
-// Erased addresses: only an HMAC (TOKEN_SECRET) of the normalised address, so an import cannot silently re-add
-// them (ICO: suppress rather than delete), while the person can still sign up and confirm.
+// Erased addresses: only an HMAC (keyed with TOKEN_SECRET) of the normalised address, so an import cannot silently
+// re-add them (ICO: suppress rather than delete), while the person can still sign up and confirm.
 export const suppressions = pgTable('suppressions', {
   emailHash: text('email_hash').primaryKey(),
+  // Which secret made the hash (a fingerprint, not the secret): after TOKEN_SECRET changes, entries made with
+  // TOKEN_SECRET_PREVIOUS are still recognised.
+  keyId: text('key_id'),
   reason: text('reason').notNull().default('erasure'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+})
+
+// Confirmation mails sent per mailbox (against list-bombing): at most one per CONFIRM_COOLDOWN_MINUTES and
+// CONFIRM_DAILY_CAP a day, whatever sub-address or list was asked for. Cleared when the person confirms or leaves.
+export const mailboxThrottle = pgTable('mailbox_throttle', {
+  mailbox: text('mailbox').primaryKey(),
+  lastSentAt: timestamp('last_sent_at', { withTimezone: true }).notNull(),
+  day: date('day', { mode: 'string' }).notNull(),
+  sends: integer('sends').notNull()
+})
+
+// Confirmation mails sent per recipient domain in the current hour (CONFIRM_DOMAIN_HOURLY_CAP), so one
+// organisation's domain cannot be flooded through many mailboxes. Large mail providers are not counted.
+export const domainThrottle = pgTable('domain_throttle', {
+  domain: text('domain').primaryKey(),
+  windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+  sends: integer('sends').notNull()
 })

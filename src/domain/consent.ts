@@ -1,11 +1,8 @@
-// Consent texts as immutable versions (EDPB Guidelines 05/2020 ¶108: keep a copy of what was shown) and the
-// suppression hash of erased addresses (ICO: suppress rather than delete).
-import { createHmac } from 'node:crypto'
-import { sql, type SQL } from 'drizzle-orm'
+// Consent texts as immutable versions (EDPB Guidelines 05/2020 ¶108: keep a copy of what was shown).
+import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
 import { isoSql } from '../db/sql.js'
 import { sha256Hex } from '../crypto.js'
-import { unsubscribeHmacKeys } from './tokens.js'
 
 /**
  * The version of this consent text, inserting it if no version has this exact text yet. Safe when several
@@ -28,31 +25,4 @@ export async function getConsentText (database: Database, version: number): Prom
   const [row] = await database.rows<{ version: number, text: string, sha256: string, created_at: string }>(sql`
     SELECT version, text, sha256, ${isoSql('created_at')} AS created_at FROM consent_texts WHERE version = ${version}`)
   return row && { version: Number(row.version), text: row.text, sha256: row.sha256, createdAt: row.created_at }
-}
-
-/** HMAC-SHA256 key pads of TOKEN_SECRET, hex, so SQL can compute the same HMAC as Node. */
-export interface HmacPads { ipad: string, opad: string }
-
-export function hmacPads (secret: string): HmacPads {
-  const { ipad, opad } = unsubscribeHmacKeys(secret)
-  return { ipad: ipad.toString('hex'), opad: opad.toString('hex') }
-}
-
-/**
- * What the suppression list keeps of an erased address: HMAC-SHA256(TOKEN_SECRET, 'suppression:' + normalised
- * address). Keyed, so the list cannot be reversed by hashing guessed addresses without the secret.
- */
-export function suppressionHash (secret: string, emailNormalized: string): string {
-  return createHmac('sha256', secret).update(`suppression:${emailNormalized}`).digest('hex')
-}
-
-/** The same hash computed in SQL over a column or expression holding a normalised address. */
-export function suppressionHashSql (pads: HmacPads, emailNormalized: SQL): SQL {
-  return sql`encode(sha256(decode(${pads.opad}, 'hex') || sha256(decode(${pads.ipad}, 'hex')
-    || convert_to('suppression:' || ${emailNormalized}, 'UTF8'))), 'hex')`
-}
-
-export async function isSuppressed (database: Database, secret: string, emailNormalized: string): Promise<boolean> {
-  const rows = await database.rows(sql`SELECT 1 FROM suppressions WHERE email_hash = ${suppressionHash(secret, emailNormalized)}`)
-  return rows.length > 0
 }

@@ -4,7 +4,6 @@
 import type { CopyStream, Database } from '../db/client.js'
 import { isoText } from '../db/sql.js'
 import { subscriberStatus } from '../db/schema.js'
-import { unsubscribeHmacKeys } from './tokens.js'
 
 export const EXPORT_STATUSES = [...subscriberStatus.enumValues, 'all'] as const
 export type ExportStatus = typeof EXPORT_STATUSES[number]
@@ -16,12 +15,8 @@ const neutral = (col: string) =>
   `CASE WHEN left(${col}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r', E'\\n') THEN '''' || ${col} ELSE ${col} END`
 const setting = (name: string) => `current_setting('joinlist.${name}')`
 
-// HMAC-SHA256(TOKEN_SECRET, 'unsubscribe:' || public_id) from its padded keys: the same token as
-// unsubscribeToken() in tokens.ts. The keys arrive as bound session settings, never in the statement text,
-// which PostgreSQL may log.
-const unsubscribeUrl = `${setting('base')} || '/unsubscribe/' || public_id || '.' || rtrim(translate(encode(
-  sha256(decode(${setting('opad')}, 'hex') || sha256(decode(${setting('ipad')}, 'hex')
-    || convert_to('unsubscribe:' || public_id, 'UTF8'))), 'base64'), '+/', '-_'), '=')`
+// The same link as every mail carries: unsubscribeToken() in tokens.ts, from the row's own secret.
+const unsubscribeUrl = `${setting('base')} || '/unsubscribe/' || public_id || '.' || unsubscribe_secret`
 
 const COLUMNS = [
   `${neutral('email')} AS email`,
@@ -48,13 +43,9 @@ export function exportSql (filter: ExportFilter): string {
     `${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)`
 }
 
-export function exportSubscribers (database: Database, publicUrl: string, tokenSecret: string,
-  filter: ExportFilter): Promise<CopyStream> {
-  const { ipad, opad } = unsubscribeHmacKeys(tokenSecret)
+export function exportSubscribers (database: Database, publicUrl: string, filter: ExportFilter): Promise<CopyStream> {
   return database.copyOut(exportSql(filter), {
     base: publicUrl,
-    ipad: ipad.toString('hex'),
-    opad: opad.toString('hex'),
     status: filter.status,
     since: filter.since?.toISOString() ?? ''
   })

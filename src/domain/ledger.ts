@@ -11,15 +11,15 @@ export interface Actor { actor: string, method: 'staff-api' | 'cli' | 'self-serv
  * The staff export with its audit row: the event is written before the first byte leaves, so
  * even an interrupted download is on record; its row count is added once the stream has ended.
  */
-export async function auditedExport (database: Database, publicUrl: string, tokenSecret: string,
-  filter: ExportFilter, who: Actor, now: () => Date): Promise<AuditedExport> {
+export async function auditedExport (database: Database, publicUrl: string, filter: ExportFilter, who: Actor,
+  now: () => Date): Promise<AuditedExport> {
   const filters = { status: filter.status, since: filter.since?.toISOString() ?? null }
   const [event] = await database.rows<{ id: number }>(sql`
     INSERT INTO consent_events (occurred_at, type, ip, user_agent, method, details)
     VALUES (${now().toISOString()}, 'export', ${who.ip ?? null}, ${who.userAgent ?? null}, ${who.method},
       ${JSON.stringify({ actor: who.actor, filters })}::jsonb)
     RETURNING id`)
-  const copy = await exportSubscribers(database, publicUrl, tokenSecret, filter)
+  const copy = await exportSubscribers(database, publicUrl, filter)
   const counter = new CsvRecordCounter()
   copy.stream.once('error', (err) => counter.destroy(err))
   copy.stream.pipe(counter)

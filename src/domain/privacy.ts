@@ -1,15 +1,15 @@
 // Data-subject rights for staff and subscribers: subject access (GDPR Art. 15) and erasure (Art. 17).
-import { sql, type SQL } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
 import { isoSql } from '../db/sql.js'
-import { suppressionHash, suppressionHashSql, type HmacPads } from './consent.js'
+import type { Secrets } from './secrets.js'
+import { isSuppressed, suppressionHash } from './suppression.js'
 import type { Actor } from './ledger.js'
 
 export interface PrivacyDeps {
   database: Database
   now: () => Date
-  tokenSecret: string
-  suppressionPads: HmacPads
+  secrets: Secrets
 }
 
 export interface SubjectAccess {
@@ -61,8 +61,7 @@ export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string,
     SELECT version, text, sha256, ${isoSql('created_at')} AS created_at FROM consent_texts
     WHERE version IN (${sql.join([...versions].map((v) => sql`${v}`), sql`, `)}) ORDER BY version`))
         .map((c) => ({ version: Number(c.version), text: c.text, sha256: c.sha256, createdAt: c.created_at }))
-  const suppressed = (await deps.database.rows(sql`
-    SELECT 1 FROM suppressions WHERE email_hash = ${suppressionHash(deps.tokenSecret, emailNormalized)}`)).length > 0
+  const suppressed = await isSuppressed(deps.database, deps.secrets, emailNormalized)
   return { email: emailNormalized, subscriber: row.subscriber, consentTexts, events, outbox, suppressed }
 }
 
@@ -71,28 +70,29 @@ export type ErasureTarget = { emailNormalized: string } | { publicId: string }
 /**
  * Erases one subscriber (Art. 17) in one statement: the subscribers row and its queued mail are deleted, their
  * ledger events keep only time, type, method and non-personal details (no subscriber, IP or user agent), the
- * address survives only as a suppression hash (ICO: suppress rather than delete), and an erasure event records who asked. Staff erasing an
- * address that is not held still suppresses it (an objection, ICO). Returns whether a subscriber was deleted.
+ * address survives only as a suppression hash (ICO: suppress rather than delete), and an erasure event records who
+ * asked. Staff erasing an address that is not held still suppresses it (an objection, ICO). Returns whether a
+ * subscriber was deleted.
  */
 export async function erase (deps: PrivacyDeps, target: ErasureTarget, who: Actor): Promise<boolean> {
   const now = deps.now().toISOString()
-  const byEmail = 'emailNormalized' in target
-  const where: SQL = byEmail ? sql`email_normalized = ${target.emailNormalized}` : sql`public_id = ${target.publicId}`
+  // The address first: its suppression hash is computed here, so no secret goes to the database.
+  const emailNormalized = 'emailNormalized' in target ? target.emailNormalized : await addressOf(deps, target.publicId)
+  if (emailNormalized === undefined) return false
+  const { hash, keyId } = suppressionHash(deps.secrets.current, emailNormalized)
   // A subscriber erasing themselves leaves no IP or user agent behind; staff requests are audited with theirs.
   const self = who.method === 'self-service'
   const [row] = await deps.database.rows<{ erased: number }>(sql`
     WITH target AS (
-      SELECT id, email_normalized FROM subscribers WHERE ${where} FOR UPDATE
+      SELECT id FROM subscribers WHERE email_normalized = ${emailNormalized} FOR UPDATE
     ), anonymised AS (
       UPDATE consent_events SET subscriber_id = NULL, ip = NULL, user_agent = NULL
       WHERE subscriber_id IN (SELECT id FROM target) RETURNING id
     ), gone AS (
       DELETE FROM subscribers WHERE id IN (SELECT id FROM target) RETURNING id
     ), suppressed AS (
-      INSERT INTO suppressions (email_hash, reason, created_at)
-      SELECT ${suppressionHashSql(deps.suppressionPads, sql.raw('address'))}, 'erasure', ${now}
-      FROM (SELECT email_normalized AS address FROM target
-        UNION SELECT ${byEmail ? target.emailNormalized : null}::text WHERE ${byEmail}) a
+      INSERT INTO suppressions (email_hash, key_id, reason, created_at)
+      VALUES (${hash}, ${keyId}, 'erasure', ${now})
       ON CONFLICT (email_hash) DO NOTHING
     ), logged AS (
       INSERT INTO consent_events (occurred_at, type, ip, user_agent, method, details)
@@ -102,4 +102,10 @@ export async function erase (deps: PrivacyDeps, target: ErasureTarget, who: Acto
     )
     SELECT (SELECT count(*) FROM gone)::int AS erased`)
   return Number(row.erased) > 0
+}
+
+async function addressOf (deps: PrivacyDeps, publicId: string): Promise<string | undefined> {
+  const [row] = await deps.database.rows<{ email_normalized: string }>(sql`
+    SELECT email_normalized FROM subscribers WHERE public_id = ${publicId}`)
+  return row?.email_normalized
 }

@@ -1,6 +1,7 @@
-// Confirmation and unsubscribe tokens: 256 random bits from the CSPRNG (OWASP ASVS 5.0 11.5.1), hard to forge (RFC 8058 §3.1).
-import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto'
-import { sha256, sha256Hex } from '../crypto.js'
+// Confirmation and unsubscribe tokens: random bits from the CSPRNG (OWASP ASVS 5.0 11.5.1), never derived from a
+// server secret, so nothing secret is needed to check them but the row they belong to.
+import { createHmac, randomFillSync } from 'node:crypto'
+import { safeEqual, sha256Hex } from '../crypto.js'
 
 // The CSPRNG is asked for 128 tokens' worth of bytes at a time (as Node does for randomUUID): one call per token
 // was a measurable share of a sign-up's CPU. Each token still takes 32 bytes no other token sees.
@@ -8,14 +9,20 @@ const TOKEN_BYTES = 32
 const pool = Buffer.alloc(TOKEN_BYTES * 128)
 let poolOffset = pool.length
 
-/** A confirmation token: 256 random bits from the CSPRNG, URL-safe. Only its hash is stored. */
-export function newConfirmToken (): { token: string, hash: string } {
+/** 256 random bits, URL-safe. */
+export function randomToken (): string {
   if (poolOffset === pool.length) {
     randomFillSync(pool)
     poolOffset = 0
   }
   const token = pool.toString('base64url', poolOffset, poolOffset + TOKEN_BYTES)
   poolOffset += TOKEN_BYTES
+  return token
+}
+
+/** A confirmation token: only its hash is stored (a database copy cannot confirm anyone). */
+export function newConfirmToken (): { token: string, hash: string } {
+  const token = randomToken()
   return { token, hash: hashToken(token) }
 }
 
@@ -26,40 +33,27 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export const TOKEN_PATTERN = /^[A-Za-z0-9_.-]{16,200}$/
 
 /**
- * The unsubscribe token: the subscriber's public id and an HMAC over it. It never expires, so a link in an old
- * mail keeps working; it cannot be forged without TOKEN_SECRET. The export computes the same HMAC in SQL
- * (see unsubscribeHmacKeys).
+ * The unsubscribe token in every mail and in the CSV: the subscriber's public id and their unsubscribe secret. It
+ * never expires, so a link in an old mail keeps working (RFC 8058 §3.1: a hard-to-forge part identifies the
+ * recipient).
  */
-export function unsubscribeToken (secret: string, publicId: string): string {
-  return `${publicId}.${unsubscribeSignature(secret, publicId)}`
-}
+export const unsubscribeToken = (publicId: string, secret: string): string => `${publicId}.${secret}`
 
-function unsubscribeSignature (secret: string, publicId: string): string {
-  return createHmac('sha256', secret).update(`unsubscribe:${publicId}`).digest('base64url')
-}
-
-/** Returns the public id if the token is genuine, else undefined; compares in constant time. */
-export function verifyUnsubscribeToken (secret: string, token: string): string | undefined {
+/** The two parts of a well-formed unsubscribe token, or undefined. Genuine only if the secret matches the row's. */
+export function parseUnsubscribeToken (token: string): { publicId: string, secret: string } | undefined {
   const dot = token.indexOf('.')
   const publicId = token.slice(0, dot)
-  if (dot < 0 || !UUID.test(publicId)) return undefined
-  const given = Buffer.from(token.slice(dot + 1))
-  const expected = Buffer.from(unsubscribeSignature(secret, publicId))
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
-  return publicId
+  const secret = token.slice(dot + 1)
+  if (dot < 0 || !UUID.test(publicId) || !/^[A-Za-z0-9_-]{32,100}$/.test(secret)) return undefined
+  return { publicId, secret }
 }
 
+/** Whether the secret from a link is the row's, in constant time. */
+export const secretMatches = (given: string, stored: string | null): boolean => stored !== null && safeEqual(given, stored)
+
 /**
- * HMAC-SHA256 (RFC 2104) split into its padded inner and outer keys, so SQL can compute
- * sha256(opad || sha256(ipad || message)) with PostgreSQL's built-in sha256(), no extension needed.
+ * The secret that links mailed before unsubscribe secrets were stored carry: they were signed, HMAC-SHA256 of the
+ * public id under TOKEN_SECRET. Used once per old row, to store what its mails already say.
  */
-export function unsubscribeHmacKeys (secret: string): { ipad: Buffer, opad: Buffer } {
-  let key: Buffer = Buffer.from(secret)
-  if (key.length > 64) key = sha256(key)
-  const block = Buffer.alloc(64)
-  key.copy(block)
-  return {
-    ipad: Buffer.from(block.map((b) => b ^ 0x36)),
-    opad: Buffer.from(block.map((b) => b ^ 0x5c))
-  }
-}
+export const legacyUnsubscribeSecret = (tokenSecret: string, publicId: string): string =>
+  createHmac('sha256', tokenSecret).update(`unsubscribe:${publicId}`).digest('base64url')

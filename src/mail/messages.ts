@@ -36,8 +36,8 @@ export function mailSettings (config: Config): MailSettings {
   }
 }
 
-function compose (ctx: MailContext, template: MailTemplate, view: TemplateView): Mail.Options {
-  const name = ctx.to.name ? oneLine(ctx.to.name) : ''
+function compose (ctx: MailContext, template: MailTemplate, view: TemplateView, withName: boolean): Mail.Options {
+  const name = withName && ctx.to.name ? oneLine(ctx.to.name) : ''
   return {
     from: ctx.from,
     // The subscriber's name only ever travels as an address object: nodemailer quotes or encodes it, and it can
@@ -70,16 +70,17 @@ export function listId (ctx: Pick<MailSettings, 'listName' | 'fromDomain'>): str
 }
 
 export function confirmationMail (ctx: MailContext, confirmUrl: string, ttlHours: number): Mail.Options {
-  // Transactional: no List-Unsubscribe, no promotion (Gmail and Yahoo sender guidelines treat it as a form confirmation).
-  return compose(ctx, ctx.templates.confirmation, {
-    list_name: ctx.listName, name: ctx.to.name ?? undefined, link: confirmUrl, ttl_hours: ttlHours
-  })
+  // Transactional: no List-Unsubscribe, no promotion (Gmail and Yahoo sender guidelines treat it as a form
+  // confirmation). It goes to an address nobody has confirmed yet, so nothing the sign-up typed is in it, not even the
+  // name: anyone could otherwise put text of their choosing into a mail to any address.
+  return compose(ctx, ctx.templates.confirmation, { list_name: ctx.listName, link: confirmUrl, ttl_hours: ttlHours }, false)
 }
 
 export function welcomeMail (ctx: MailContext, unsubscribeUrl: string): Mail.Options {
+  // The welcome mail goes only to people who confirmed: their name is theirs.
   const mail = compose(ctx, ctx.templates.welcome, {
     list_name: ctx.listName, name: ctx.to.name ?? undefined, unsubscribe_url: unsubscribeUrl
-  })
+  }, true)
   // RFC 8058 / RFC 2369: one List-Unsubscribe with one https URL (and optionally a mailto:), plus the one-click
   // POST header (RFC 8058 §3.1). The inner array keeps both URIs in a single header line.
   const uris = [unsubscribeUrl]

@@ -11,7 +11,8 @@ export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', i
 
 /** Each mail, the placeholders it may use, and the one its body must contain (the reason the mail exists). */
 export const MAIL_KINDS = {
-  confirmation: { allowed: ['list_name', 'name', 'link', 'ttl_hours'], required: 'link' },
+  // No {{name}}: the confirmation mail goes to an unconfirmed address (src/mail/messages.ts says why).
+  confirmation: { allowed: ['list_name', 'link', 'ttl_hours'], required: 'link' },
   welcome: { allowed: ['list_name', 'name', 'unsubscribe_url'], required: 'unsubscribe_url' }
 } as const
 

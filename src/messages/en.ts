@@ -11,7 +11,9 @@ export const en = {
     emailLabel: 'Email address',
     nameLabel: 'Name (optional)',
     button: 'Subscribe',
-    errorSummaryTitle: 'There is a problem'
+    errorSummaryTitle: 'There is a problem',
+    tooFast: 'Please press Subscribe again: that was quicker than we expect from a person typing.',
+    crossSite: (site: string) => `This form can only be sent from ${site} or from the websites its owner allows. Go to ${site} to sign up.`
   },
   thanks: {
     title: 'Check your email',

@@ -14,7 +14,6 @@ export interface WorkerOptions {
   publicUrl: string
   /** Sender, templates and DKIM, loaded and checked at start (src/mail/messages.ts). */
   mail: MailSettings
-  tokenSecret: string
   confirmTtlHours: number
   pollMs: number
   /** How many messages are claimed ahead (the window): enough that the SMTP pool never waits for a claim. */
@@ -36,6 +35,7 @@ interface Claimed {
   email: string
   name: string | null
   public_id: string
+  unsubscribe_secret: string
   subscriber_status: string
 }
 
@@ -157,7 +157,7 @@ export class OutboxWorker {
         FROM due WHERE o.id = due.id
         RETURNING o.id, o.kind, o.message_id, o.payload, o.attempts, o.subscriber_id
       )
-      SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, s.email, s.name, s.public_id,
+      SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, s.email, s.name, s.public_id, s.unsubscribe_secret,
         s.status AS subscriber_status
       FROM claimed c JOIN subscribers s ON s.id = c.subscriber_id`)
   }
@@ -176,7 +176,7 @@ export class OutboxWorker {
     const base = this.opts.publicUrl
     const link = m.kind === 'confirmation'
       ? `${base}/confirm/${m.payload!.token}`
-      : `${base}/unsubscribe/${unsubscribeToken(this.opts.tokenSecret, m.public_id)}`
+      : `${base}/unsubscribe/${unsubscribeToken(m.public_id, m.unsubscribe_secret)}`
     const message = m.kind === 'confirmation'
       ? confirmationMail(ctx, link, this.opts.confirmTtlHours)
       : welcomeMail(ctx, link)

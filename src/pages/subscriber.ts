@@ -51,7 +51,7 @@ function signupForm (ctx: PageContext, form: SignupForm, opts: { withName: boole
   ${form.source ? html`<input type="hidden" name="source" value="${form.source}">` : ''}
   ${botFields(form.formStamp)}
   ${consent(ctx)}
-  <button type="submit">${opts.button}</button>
+  <button type="submit" id="subscribe">${opts.button}</button>
 </form>`
 }
 

@@ -6,7 +6,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { errorPage } from '../pages/subscriber.js'
 import { pageContext } from '../pages/context.js'
-import { sendHtml, wantsHtml, type ErrorBody } from '../http.js'
+import { ClientError, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
 
 const CLIENT_MESSAGES: Record<number, [string, string]> = {
@@ -24,6 +24,10 @@ export default fp(async (app) => {
       const issue = err.validation[0]
       const field = issue.instancePath.replace(/^\//, '').split('/')[0] || undefined
       return sendError(request, reply, 400, { error: 'invalid_field', message: issue.message ?? 'Check the value of this field.', field })
+    }
+    if (err instanceof ClientError) {
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
+      return sendError(request, reply, err.statusCode, { error: err.error, message: err.message })
     }
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {

@@ -1,15 +1,32 @@
-// Domain wiring: what the domain functions need (database, clock, limits, consent text version, sender domain), built
-// once from the config, and the sign-up batch writer. Routes and the CLI pass these to src/domain/*.
+// Domain wiring: what the domain functions need (database, clock, limits, consent text version, sender domain,
+// secrets), built once from the config, and the sign-up batch writer. Routes and the CLI pass these to src/domain/*.
 import fp from 'fastify-plugin'
-import { SignupWriter, type LifecycleDeps } from '../domain/subscribers.js'
-import { ensureConsentText, hmacPads } from '../domain/consent.js'
+import type { AppConfig } from '../app.js'
+import type { Database } from '../db/client.js'
+import { ensureConsentText } from '../domain/consent.js'
 import type { PrivacyDeps } from '../domain/privacy.js'
+import type { Secrets } from '../domain/secrets.js'
+import { SignupWriter } from '../domain/signup-writer.js'
+import type { LifecycleDeps } from '../domain/subscribers.js'
+import { checkSuppressionKeys } from '../domain/suppression.js'
+import { backfillUnsubscribeSecrets } from '../domain/upgrade.js'
+
+export const secretsOf = (config: Pick<AppConfig, 'tokenSecret' | 'tokenSecretPrevious'>): Secrets =>
+  ({ current: config.tokenSecret, previous: config.tokenSecretPrevious })
+
+/** What a fresh start must do to the data before serving (idempotent; several instances may run it at once). */
+export async function prepareData (database: Database, secrets: Secrets, warn: (data: object, message: string) => void): Promise<void> {
+  await backfillUnsubscribeSecrets(database, secrets)
+  await checkSuppressionKeys(database, secrets, (message, n) => warn({ entries: n }, message))
+}
 
 export default fp(async (app) => {
   const { config, database } = app
+  const secrets = secretsOf(config)
+  const warn = (data: object, message: string) => app.log.warn(data, message)
+  await prepareData(database, secrets, warn)
   // Each distinct CONSENT_TEXT becomes an immutable version once; sign-ups point to it.
   const consentTextVersion = await ensureConsentText(database, config.consentText)
-  const suppressionPads = hmacPads(config.tokenSecret)
   const lifecycle: LifecycleDeps = {
     database,
     now: app.now,
@@ -17,13 +34,16 @@ export default fp(async (app) => {
     confirmTtlHours: config.confirmTtlHours,
     confirmCooldownMinutes: config.confirmCooldownMinutes,
     confirmDailyCap: config.confirmDailyCap,
+    confirmDomainHourlyCap: config.confirmDomainHourlyCap,
+    signupQueueMax: config.signupQueueMax,
     welcomeEmail: config.welcomeEmail,
     listName: config.listName,
     consentTextVersion,
-    suppressionPads
+    secrets,
+    warn
   }
   app.decorate('lifecycle', lifecycle)
-  app.decorate('privacy', { database, now: app.now, tokenSecret: config.tokenSecret, suppressionPads })
+  app.decorate('privacy', { database, now: app.now, secrets })
   app.decorate('signups', new SignupWriter(lifecycle))
 }, { name: 'lifecycle', dependencies: ['database', 'mailer'] })
 

@@ -7,7 +7,6 @@ export default fp(async (app) => {
   const worker = new OutboxWorker(app.database, app.mailer, app.log.child({ component: 'outbox' }), {
     publicUrl: config.publicUrl,
     mail: app.mailSettings,
-    tokenSecret: config.tokenSecret,
     confirmTtlHours: config.confirmTtlHours,
     pollMs: config.workerPollMs,
     // Deep enough that the SMTP pool never waits for the next claim (the mail bench: ×4 kept it at 0.7× the raw pool).

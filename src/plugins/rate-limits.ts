@@ -14,7 +14,8 @@ import type { Config } from '../config.js'
 export const clientKey = (request: FastifyRequest): string => normalizeIP(request.ip)
 
 /** A route's `config.rateLimit`: at most `max` requests per RATE_LIMIT_WINDOW_SECONDS per key (default: per client). */
-export function routeLimit (config: Config, max: number, keyGenerator: (request: FastifyRequest) => string = clientKey) {
+export function routeLimit (config: Config, max: number,
+  keyGenerator: (request: FastifyRequest) => string | Promise<string> = clientKey) {
   return { max, timeWindow: config.rateLimitWindowSeconds * 1000, keyGenerator }
 }
 

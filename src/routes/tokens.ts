@@ -4,9 +4,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { confirm, unsubscribe } from '../domain/subscribers.js'
+import { confirm, unsubscribe, verifyUnsubscribeToken } from '../domain/subscribers.js'
 import { erase } from '../domain/privacy.js'
-import { TOKEN_PATTERN, verifyUnsubscribeToken } from '../domain/tokens.js'
+import { TOKEN_PATTERN } from '../domain/tokens.js'
 import { confirmedPage, confirmPage, erasedPage, invalidLinkPage, unsubscribedPage, unsubscribePage } from '../pages/subscriber.js'
 import { pageContext } from '../pages/context.js'
 import { BODY_LIMIT, sendHtml, wantsHtml } from '../http.js'
@@ -25,14 +25,23 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
 
   const { config } = app
   const confirmLimit = { rateLimit: routeLimit(config, config.rateLimitTokenMax) }
-  // RFC 8058: mailbox providers post one-click unsubscribes for many of their users from a few addresses. A link
-  // that carries a genuine signature is counted per subscriber, not per client, so those posts are never refused;
-  // a forged or damaged token (cheap to check, no database) is counted per client.
+  // RFC 8058: mailbox providers post one-click unsubscribes for many of their users from a few addresses. A genuine
+  // link is counted per subscriber, not per client, so those posts are never refused; a forged or damaged token is
+  // counted per client. The check is the route's own (one lookup by public id), kept on the request for the handler.
   const unsubscribeLimit = {
-    rateLimit: routeLimit(config, config.rateLimitTokenMax, (request) => {
-      const publicId = verifyUnsubscribeToken(config.tokenSecret, (request.params as { token?: string }).token ?? '')
+    rateLimit: routeLimit(config, config.rateLimitTokenMax, async (request) => {
+      const publicId = await genuineUnsubscribe(request)
       return publicId ? `subscriber:${publicId}` : clientKey(request)
     })
+  }
+  const checked = new WeakMap<FastifyRequest, Promise<string | undefined>>()
+  function genuineUnsubscribe (request: FastifyRequest): Promise<string | undefined> {
+    let publicId = checked.get(request)
+    if (!publicId) {
+      publicId = verifyUnsubscribeToken(app.database, (request.params as { token?: string }).token ?? '')
+      checked.set(request, publicId)
+    }
+    return publicId
   }
 
   const answer = (request: FastifyRequest, reply: FastifyReply, status: number, json: object, page: string) =>
@@ -92,7 +101,7 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
       response: { 200: page('A page with an "Unsubscribe" button'), 404: page('Invalid link'), 429: errors[429] }
     }
   }, async (request, reply) => {
-    if (!verifyUnsubscribeToken(app.config.tokenSecret, request.params.token)) return invalid(request, reply)
+    if (!await genuineUnsubscribe(request)) return invalid(request, reply)
     return sendHtml(reply, 200, unsubscribePage(pageContext(request), `/unsubscribe/${request.params.token}`))
   })
 
@@ -106,7 +115,7 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
       response: { 200: pageOrJson('Unsubscribed', z.object({ status: z.literal('unsubscribed') })), 404: errors[404], 413: errors[413], 429: errors[429], 503: errors[503] }
     }
   }, async (request, reply) => {
-    const publicId = verifyUnsubscribeToken(app.config.tokenSecret, request.params.token)
+    const publicId = await genuineUnsubscribe(request)
     // "Also delete my data": the page's second button sends erase=1; a one-click POST never does.
     if (publicId && wantsErasure(request.body)) {
       if (!await erase(app.privacy, { publicId }, { actor: 'subscriber', method: 'self-service' })) return invalid(request, reply)

@@ -1,7 +1,10 @@
 // Bot filters for sign-ups: a honeypot field, a signed form timestamp (minimum time to submit) and
-// an optional domain blocklist. A caught sign-up gets the normal success answer, so a bot learns nothing.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+// an optional domain blocklist. A caught sign-up gets the normal success answer, so a bot learns nothing; a person
+// who was merely quick is asked to press the button again.
+import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { safeEqual } from '../crypto.js'
+import { acceptedSecrets, type Secrets } from '../domain/secrets.js'
 
 /** Form field names: `website` looks worth filling to a bot; people never see it. */
 export const HONEYPOT_FIELD = 'website'
@@ -10,28 +13,32 @@ export const STAMP_FIELD = 'form_started'
 const sign = (secret: string, issuedAt: number) =>
   createHmac('sha256', secret).update(`form-started:${issuedAt}`).digest('base64url').slice(0, 22)
 
+/** A page left open longer than this posts as if it had no stamp: stamps from a retired TOKEN_SECRET die out by then. */
+export const STAMP_MAX_AGE_MS = 24 * 3_600_000
+
 /** The hidden timestamp the hosted form carries: when the page was served, signed with TOKEN_SECRET. */
-export function formStamp (secret: string, now: Date): string {
+export function formStamp (secrets: Secrets, now: Date): string {
   const issuedAt = now.getTime()
-  return `${issuedAt}.${sign(secret, issuedAt)}`
+  return `${issuedAt}.${sign(secrets.current, issuedAt)}`
 }
 
 export type StampCheck = 'ok' | 'missing' | 'tampered' | 'too-fast'
 
 /**
- * Checks a form's timestamp. Missing is fine (the JSON API and forms embedded on other sites have none);
- * a forged one, or one younger than minSeconds (people take seconds to type an address), is a bot.
+ * Checks a form's timestamp. Missing is fine (the JSON API and forms embedded on other sites have none), and so
+ * is one older than a day; a forged one is a bot; one younger than minSeconds is too fast for a person typing.
+ * A stamp signed with TOKEN_SECRET_PREVIOUS still counts, so a rotation does not fail forms already served.
  */
-export function checkFormStamp (secret: string, value: string | undefined, now: Date, minSeconds: number): StampCheck {
+export function checkFormStamp (secrets: Secrets, value: string | undefined, now: Date, minSeconds: number): StampCheck {
   if (value === undefined || value === '') return 'missing'
   const m = /^(\d{1,15})\.([A-Za-z0-9_-]{22})$/.exec(value)
   if (!m) return 'tampered'
   const issuedAt = Number(m[1])
-  const expected = Buffer.from(sign(secret, issuedAt))
-  if (!timingSafeEqual(Buffer.from(m[2]), expected)) return 'tampered'
+  if (!acceptedSecrets(secrets).some((secret) => safeEqual(m[2], sign(secret, issuedAt)))) return 'tampered'
   const age = now.getTime() - issuedAt
   // A stamp from the future is as wrong as a forged one.
   if (age < 0) return 'tampered'
+  if (age > STAMP_MAX_AGE_MS) return 'missing'
   return age < minSeconds * 1000 ? 'too-fast' : 'ok'
 }
 

@@ -36,7 +36,7 @@ export default async function exportRoutes (fastify: FastifyInstance) {
     }
   }, async (request, reply) => {
     // Every export is in the consent ledger: who, when, filters, and the row count.
-    const copy = await auditedExport(app.database, app.config.publicUrl, app.config.tokenSecret, request.query, staffWho(request), app.now)
+    const copy = await auditedExport(app.database, app.config.publicUrl, request.query, staffWho(request), app.now)
     copy.rows.catch((err) => request.log.warn({ err }, 'could not record the export row count'))
     // Stop the COPY if the client goes away mid-download, so the database does not keep writing.
     reply.raw.once('close', () => { if (!copy.stream.readableEnded) copy.cancel() })

@@ -1,12 +1,14 @@
 // The sign-up form (GET /), POST /subscribe (JSON or an HTML form) and the "check your email" page.
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { parseEmail } from '../../domain/email.js'
+import { SignupQueueFull } from '../../domain/signup-writer.js'
+import { messagesFor } from '../../messages/index.js'
 import { signupPage, thanksPage } from '../../pages/subscriber.js'
 import { pageContext } from '../../pages/context.js'
-import { isFormPost, sendHtml } from '../../http.js'
-import { errors, page } from '../../openapi.js'
+import { ClientError, isFormPost, sendHtml } from '../../http.js'
+import { errorBody, errors, page } from '../../openapi.js'
 import { routeLimit } from '../../plugins/rate-limits.js'
 import { checkFormStamp, formStamp, HONEYPOT_FIELD, isBlockedDomain, loadBlocklist, STAMP_FIELD } from '../../security/bots.js'
 import { safeRedirect } from '../../security/redirect.js'
@@ -42,15 +44,35 @@ export const ACCEPTED_MESSAGE = 'Thanks! If the address can join the list, a lin
 export default async function signupRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   const { config } = app
+  const { secrets } = app.lifecycle
   const blocklist = config.blocklistFile ? loadBlocklist(config.blocklistFile) : new Set<string>()
+  const ownOrigin = new URL(config.publicUrl).origin
 
   function botReason (body: z.infer<typeof signupBody>): string | undefined {
     const honeypot = body[HONEYPOT_FIELD]
     if (honeypot !== undefined && honeypot !== null && honeypot !== '') return 'honeypot'
-    const stamp = checkFormStamp(config.tokenSecret, body[STAMP_FIELD], app.now(), config.formMinSeconds)
+    const stamp = checkFormStamp(secrets, body[STAMP_FIELD], app.now(), config.formMinSeconds)
     if (stamp === 'tampered' || stamp === 'too-fast') return `form-stamp-${stamp}`
     if (isBlockedDomain(blocklist, body.email.normalized.slice(body.email.normalized.lastIndexOf('@') + 1))) return 'blocklist'
     return undefined
+  }
+
+  /**
+   * A form posted from a page on another website is refused unless that site is in ALLOWED_ORIGINS: otherwise any
+   * website could make its visitors' browsers sign strangers up, from as many addresses as it has visitors (OWASP
+   * Cross-Site Request Forgery Prevention Cheat Sheet). Scripts (no Origin, no Sec-Fetch-Site) are not affected.
+   */
+  async function sameSiteForms (request: FastifyRequest) {
+    if (!isFormPost(request)) return
+    // Sec-Fetch-Site first: our own pages send no Referer (Referrer-Policy: no-referrer), which makes a browser send
+    // `Origin: null` with their form posts (Fetch Standard, "serializing a request origin").
+    const site = request.headers['sec-fetch-site']
+    const origin = request.headers.origin
+    const fromAllowedSite = origin !== undefined && config.allowedOrigins.includes(origin)
+    const allowed = site !== undefined
+      ? site === 'same-origin' || site === 'none' || fromAllowedSite
+      : origin === undefined || origin === ownOrigin || fromAllowedSite
+    if (!allowed) throw new ClientError(403, 'cross_site', messagesFor(request.headers['accept-language'], config.pageLanguage).signup.crossSite(config.publicUrl))
   }
 
   // A form post with a field to fix gets the form again, with the message next to the field (the GOV.UK error
@@ -80,7 +102,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     const { source } = request.query as { source?: string }
     return sendHtml(reply, 200, signupPage(pageContext(request), {
       source: typeof source === 'string' ? source.slice(0, 64) : undefined,
-      formStamp: formStamp(config.tokenSecret, app.now())
+      formStamp: formStamp(secrets, app.now())
     }))
   })
 
@@ -94,6 +116,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
 
   app.post('/subscribe', {
     config: { ...crossOrigin(config.allowedOrigins), rateLimit: routeLimit(config, config.rateLimitSubscribeMax) },
+    onRequest: sameSiteForms,
     schema: {
       tags: ['public'],
       summary: 'Sign up an address',
@@ -103,6 +126,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
         202: acceptedBody,
         303: z.null().optional().describe('Form post: redirect to /subscribe/thanks'),
         400: errors[400],
+        403: errorBody('A form posted from a page on a website not in ALLOWED_ORIGINS.'),
         413: errors[413],
         415: errors[415],
         429: errors[429],
@@ -112,6 +136,17 @@ export default async function signupRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { email, name, source } = request.body
     const bot = botReason(request.body)
+    if (bot === 'form-stamp-too-fast' && isFormPost(request)) {
+      // A person whose browser filled the form in and sent it at once: never dropped silently. They get the form
+      // back as they typed it, with a fresh stamp, and pass by pressing the button; a blind bot does not.
+      return sendHtml(reply, 400, signupPage(pageContext(request), {
+        email: email.email,
+        name,
+        source,
+        formStamp: formStamp(secrets, app.now()),
+        error: { field: 'subscribe', message: pageContext(request).m.signup.tooFast }
+      }))
+    }
     if (bot) {
       // One line, no address: the same answer as a real sign-up, and nothing stored or sent.
       request.log.info({ reason: bot }, 'sign-up dropped as a likely bot')
@@ -125,6 +160,9 @@ export default async function signupRoutes (fastify: FastifyInstance) {
         userAgent: request.headers['user-agent']?.slice(0, 500),
         method: isFormPost(request) ? 'form' : 'api',
         form: request.headers.origin?.slice(0, 200)
+      }).catch((err: unknown) => {
+        if (err instanceof SignupQueueFull) throw new ClientError(503, 'overloaded', err.message, 5)
+        throw err
       })
       app.outbox.kick()
     }
