@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, csvRecords, json, staff, testConfig, testDatabase, TOKEN_SECRET } from './helper.js'
+import { buildTestApp, csvRecords, json, staff, testConfig, testDatabase, TOKEN_SECRET } from './helpers/app.js'
 import { runCli } from '../src/cli.js'
 import { isSuppressed } from '../src/domain/consent.js'
 

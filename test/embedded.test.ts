@@ -10,8 +10,8 @@ import { simpleParser, type ParsedMail } from 'mailparser'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig, resolveTokenSecret } from '../src/config.js'
-import { ADMIN_TOKEN, csvRecords, waitUntil } from './helper.js'
-import { ensureBuilt } from './built.js'
+import { ADMIN_TOKEN, csvRecords, waitUntil } from './helpers/app.js'
+import { ensureBuilt } from './helpers/build.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'joinlist-embedded-'))
 t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))

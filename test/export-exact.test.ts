@@ -3,7 +3,7 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { unsubscribeToken } from '../src/domain/tokens.js'
-import { buildTestApp, PUBLIC_URL, staff, TOKEN_SECRET } from './helper.js'
+import { buildTestApp, PUBLIC_URL, staff, TOKEN_SECRET } from './helpers/app.js'
 
 const ids = [
   '00000000-0000-4000-8000-000000000001',

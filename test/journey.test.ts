@@ -1,6 +1,6 @@
 // The whole subscriber journey over HTTP and real SMTP: sign up, confirm from the mail, one-click unsubscribe, export.
 import t from 'tap'
-import { buildTestApp, csvRecords, json, linkIn, pathOf, staff } from './helper.js'
+import { buildTestApp, csvRecords, json, linkIn, pathOf, staff } from './helpers/app.js'
 
 t.test('a visitor signs up, confirms from the mail, leaves in one click, and the export shows each step', async (t) => {
   const { app, smtp } = await buildTestApp(t)

@@ -1,0 +1,113 @@
+// The transactional outbox against a real SMTP server that goes down or refuses (STANDARDS F31–F33): sign-ups
+// never wait for mail, temporary failures are retried as the same message, permanent ones stop at once.
+import t from 'tap'
+import { sql } from 'drizzle-orm'
+import { buildApp } from '../../src/app.js'
+import { smtpMailer } from '../../src/mail/transport.js'
+import { buildTestApp, startSmtp, testClock, testConfig, testDatabase, waitUntil } from '../helpers/app.js'
+import { mailsTo, outboxIdle, signUp, waitForMailTo } from '../helpers/flow.js'
+import type { Database } from '../../src/db/client.js'
+
+interface OutboxRow { kind: string, status: string, attempts: number, message_id: string, last_error: string | null, email: string }
+
+const outboxRows = (database: Database) => database.rows<OutboxRow>(sql`
+  SELECT o.kind, o.status, o.attempts, o.message_id, o.last_error, s.email
+  FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id ORDER BY o.id`)
+
+t.test('with the mail server down, sign-ups still get 202 and every mail goes out once it is back', async (t) => {
+  // A port where nothing listens yet: connections are refused, as when the mail server is down.
+  const probe = await startSmtp(t)
+  const port = probe.port
+  await probe.close()
+  const { database } = await testDatabase(t)
+  const config = testConfig({ SMTP_URL: `smtp://127.0.0.1:${port}` })
+  const app = await buildApp(config, { database, now: testClock().now, mailer: smtpMailer(config.smtpUrl!, 2), logger: false })
+  await app.ready()
+  t.teardown(() => app.close())
+
+  const emails = ['down1@example.org', 'down2@example.org', 'down3@example.org', 'down4@example.org']
+  for (const email of emails) {
+    const res = await signUp(app, email)
+    t.equal(res.statusCode, 202, `${email}: accepted while the mail server is down`)
+  }
+  await waitUntil(async () => (await outboxRows(database)).every((r) => r.attempts >= 1 && r.last_error !== null), 10_000,
+    () => 'every message to be tried and fail once')
+  t.ok((await outboxRows(database)).every((r) => r.status !== 'sent'), 'nothing sent yet')
+
+  const smtp = await startSmtp(t, port)
+  await smtp.waitFor(emails.length)
+  await outboxIdle(database)
+  for (const email of emails) t.equal(mailsTo(smtp, email).length, 1, `${email}: one confirmation mail once the server is back`)
+  t.ok((await outboxRows(database)).every((r) => r.status === 'sent'))
+  // Before the sink's teardown: it would otherwise wait for the app's pooled SMTP connections to go away.
+  await app.close()
+})
+
+t.test('a server that answers 451 twice and then accepts gets exactly one delivery, with the same Message-ID each time', async (t) => {
+  const ta = await buildTestApp(t)
+  ta.smtp.failNext = [451, 451]
+  await signUp(ta.app, 'greylisted@example.org')
+  const mail = await waitForMailTo(ta.smtp, 'greylisted@example.org')
+  await outboxIdle(ta.database)
+
+  t.equal(mailsTo(ta.smtp, 'greylisted@example.org').length, 1, 'delivered once')
+  t.same(ta.smtp.refused.map((r) => r.code), [451, 451], 'refused twice first')
+  const [row] = await outboxRows(ta.database)
+  t.match(row, { kind: 'confirmation', status: 'sent', attempts: 3 })
+  t.equal(mail.parsed.messageId, row.message_id, 'the delivered Message-ID is the one stored on the outbox row')
+  t.same(ta.smtp.refused.map((r) => r.messageId), [row.message_id, row.message_id], 'every retry was the same message')
+})
+
+t.test('a 550 makes the message dead at once: no retries, the reason kept, other mail unaffected', async (t) => {
+  const ta = await buildTestApp(t)
+  ta.smtp.failNext = [550]
+  await signUp(ta.app, 'no-such-user@example.org')
+  await waitUntil(async () => (await outboxRows(ta.database))[0]?.status === 'dead', 10_000, () => 'the message to be dead')
+
+  // Later mail still flows, and the worker has had more passes in which it could have retried.
+  await signUp(ta.app, 'fine@example.org')
+  await waitForMailTo(ta.smtp, 'fine@example.org')
+  await outboxIdle(ta.database)
+  const [dead] = await outboxRows(ta.database)
+  t.match(dead, { email: 'no-such-user@example.org', status: 'dead', attempts: 1 })
+  t.match(dead.last_error, /550/, 'the permanent failure stays visible')
+  t.equal(ta.smtp.refused.length, 1, 'tried once only')
+  t.equal(mailsTo(ta.smtp, 'no-such-user@example.org').length, 0)
+})
+
+t.test('after OUTBOX_MAX_ATTEMPTS temporary failures the message is dead', async (t) => {
+  const ta = await buildTestApp(t, { OUTBOX_MAX_ATTEMPTS: '3' })
+  ta.smtp.failWith = 421
+  await signUp(ta.app, 'always-busy@example.org')
+  await waitUntil(async () => (await outboxRows(ta.database))[0]?.status === 'dead', 10_000, () => 'the message to be dead')
+  ta.smtp.failWith = undefined
+  const [dead] = await outboxRows(ta.database)
+  t.match(dead, { status: 'dead', attempts: 3 })
+  t.equal(ta.smtp.refused.length, 3)
+})
+
+t.test('every mail carries the Message-ID stored on its outbox row, at the sending domain', async (t) => {
+  const ta = await buildTestApp(t)
+  await signUp(ta.app, 'ids@example.org')
+  const confirmation = await waitForMailTo(ta.smtp, 'ids@example.org')
+  const confirmUrl = /https:\/\/news\.example\.org(\/confirm\/\S+)/.exec(confirmation.parsed.text ?? '')![1]
+  await ta.app.inject({ method: 'POST', url: confirmUrl, headers: { accept: 'application/json' } })
+  const welcome = await waitForMailTo(ta.smtp, 'ids@example.org', 2)
+  await outboxIdle(ta.database)
+  const rows = await outboxRows(ta.database)
+  t.same(rows.map((r) => r.kind), ['confirmation', 'welcome'])
+  t.equal(confirmation.parsed.messageId, rows[0].message_id)
+  t.equal(welcome.parsed.messageId, rows[1].message_id)
+  t.not(rows[0].message_id, rows[1].message_id)
+  for (const mail of [confirmation, welcome]) {
+    t.match(mail.parsed.messageId, /^<[0-9a-f-]{36}@mail\.example\.org>$/)
+    const lines = mail.raw.split(/\r?\n(?=\S)/)
+    for (const header of ['Message-ID', 'Date', 'From']) {
+      t.equal(lines.filter((l) => l.toLowerCase().startsWith(`${header.toLowerCase()}:`)).length, 1, `exactly one ${header} (STANDARDS A7)`)
+    }
+    t.equal(mail.parsed.headers.get('auto-submitted'), 'auto-generated')
+    t.match(mail.parsed.headers.get('content-type'), { value: 'multipart/alternative' })
+  }
+  const [payload] = await ta.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM outbox WHERE payload IS NOT NULL`)
+  t.equal(Number(payload.n), 0, 'no raw confirmation token is kept once the mail is sent')
+})

@@ -1,0 +1,84 @@
+// The outbox worker under faults injected around a real database and a real SMTP sink: a lost connection while
+// marking a mail sent, a failed pass, and a message no longer wanted when its turn comes (STANDARDS F31–F33).
+import t from 'tap'
+import { sql } from 'drizzle-orm'
+import { OutboxWorker } from '../../src/outbox/worker.js'
+import { smtpMailer } from '../../src/mail/transport.js'
+import type { Database } from '../../src/db/client.js'
+import { buildTestApp, json, waitUntil, type TestApp } from '../helpers/app.js'
+
+type Tap = { teardown(fn: () => unknown): void }
+
+const connectionLost = () => Object.assign(new Error('connection lost (injected)'), { code: 'CONNECTION_CLOSED' })
+
+/** The real database, but the next query fails once with `fault` while `armed`. */
+function faulty (database: Database) {
+  const state = { armed: undefined as (() => Error) | undefined, calls: 0 }
+  const wrapped: Database = {
+    ...database,
+    async rows (query) {
+      state.calls++
+      const fault = state.armed
+      if (fault) { state.armed = undefined; throw fault() }
+      return database.rows(query)
+    }
+  }
+  return { database: wrapped, state }
+}
+
+function worker (t: Tap, ctx: TestApp, database: Database, mailer = smtpMailer(ctx.smtp.url, 1)) {
+  // Stopped, and its SMTP connections closed, before the sink shuts down.
+  t.teardown(() => mailer.close())
+  t.teardown(() => w.stop())
+  const w = new OutboxWorker(database, mailer, ctx.app.log, {
+    publicUrl: ctx.config.publicUrl,
+    mail: ctx.app.mailSettings,
+    tokenSecret: ctx.config.tokenSecret,
+    confirmTtlHours: 72,
+    pollMs: 50,
+    batchSize: 10,
+    concurrency: 2,
+    leaseSeconds: 60,
+    retryBaseMs: 50,
+    retryMaxMs: 100,
+    maxAttempts: 5
+  })
+  w.start()
+  return w
+}
+
+const statuses = (database: Database) => database.rows<{ status: string, attempts: number }>(
+  sql`SELECT status::text AS status, attempts FROM outbox ORDER BY id`)
+
+t.test('a connection lost while marking a mail sent is retried: the mail is not sent twice', async (t) => {
+  const ctx = await buildTestApp(t, { WORKER: 'false' })
+  await ctx.app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'once@example.org' }) })
+  const { database, state } = faulty(ctx.database)
+  const real = smtpMailer(ctx.smtp.url, 1)
+  t.teardown(() => real.close())
+  // Right after the SMTP server accepted the mail, the database connection drops once.
+  const mailer = { ...real, async send (m: Parameters<typeof real.send>[0]) { await real.send(m); state.armed = connectionLost } }
+  worker(t, ctx, database, mailer)
+  await waitUntil(async () => (await statuses(ctx.database))[0].status === 'sent')
+  t.same(await statuses(ctx.database), [{ status: 'sent', attempts: 1 }])
+  t.equal(ctx.smtp.mails.length, 1)
+})
+
+t.test('a failed outbox pass is logged and the next poll carries on', async (t) => {
+  const ctx = await buildTestApp(t, { WORKER: 'false' })
+  await ctx.app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'later@example.org' }) })
+  const { database, state } = faulty(ctx.database)
+  state.armed = () => new Error('something unexpected (injected)')
+  worker(t, ctx, database)
+  await ctx.smtp.waitFor(1)
+  t.ok(state.calls >= 2, 'the worker polled again after the failed pass (the mail came from a later claim)')
+})
+
+t.test('a confirmation whose subscriber confirmed meanwhile is cancelled, not sent', async (t) => {
+  const ctx = await buildTestApp(t, { WORKER: 'false' })
+  await ctx.app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'quick@example.org' }) })
+  await ctx.database.rows(sql`UPDATE subscribers SET status = 'confirmed'`)
+  worker(t, ctx, ctx.database)
+  await waitUntil(async () => (await statuses(ctx.database))[0].status === 'cancelled')
+  t.equal(ctx.smtp.mails.length, 0)
+})

@@ -1,0 +1,170 @@
+// Pages, branding, language, the embeddable form and the API docs, over HTTP (the browser test covers the rest).
+import t from 'tap'
+import { loadConfig, ConfigError } from '../../src/config.js'
+import { acceptedLanguages, pickLanguage } from '../../src/messages/index.js'
+import { buildTestApp, form, json, PUBLIC_URL } from '../helpers/app.js'
+
+const html = { accept: 'text/html' }
+
+t.test('ACCENT_COLOR must be a hex colour readable as text on white and under white text', async (t) => {
+  t.throws(() => loadConfig({ ACCENT_COLOR: 'blue' }), new ConfigError('ACCENT_COLOR: must be a hex colour such as #1d4ed8'))
+  t.throws(() => loadConfig({ ACCENT_COLOR: '#ffcc00' }), /ACCENT_COLOR: #ffcc00 has a contrast of 1\.\d+:1 with white; WCAG 2\.2 AA needs at least 4\.5:1/)
+  t.equal(loadConfig({ ACCENT_COLOR: '#0B0C0C' }).accentColor, '#0b0c0c')
+  t.equal(loadConfig({ ACCENT_COLOR: '#036' }).accentColor, '#036')
+  t.equal(loadConfig({}).accentColor, '#1d4ed8')
+})
+
+t.test('ALLOWED_ORIGINS takes origins only; LOGO_URL and PRIVACY_URL must be absolute URLs', async (t) => {
+  t.same(loadConfig({ ALLOWED_ORIGINS: 'https://www.example.gov.uk, http://localhost:8080/' }).allowedOrigins,
+    ['https://www.example.gov.uk', 'http://localhost:8080'])
+  t.throws(() => loadConfig({ ALLOWED_ORIGINS: 'https://www.example.gov.uk/news' }), /ALLOWED_ORIGINS: "https:\/\/www.example.gov.uk\/news" is not an origin/)
+  t.throws(() => loadConfig({ LOGO_URL: '/logo.png' }), /LOGO_URL: must be an absolute http\(s\) URL/)
+  t.throws(() => loadConfig({ PRIVACY_URL: 'javascript:alert(1)' }), /PRIVACY_URL/)
+  t.throws(() => loadConfig({ PAGE_LANGUAGE: 'xx' }), /PAGE_LANGUAGE: must be auto or one of en/)
+  t.equal(loadConfig({ PAGE_LANGUAGE: 'EN' }).pageLanguage, 'en')
+  t.equal(loadConfig({}).pageLanguage, undefined)
+})
+
+t.test('Accept-Language picks a shipped language by quality, region falls back to its language, else English', async (t) => {
+  const shipped = { en: {}, cy: {}, 'pt-br': {} }
+  t.same(acceptedLanguages('fr;q=0.5, cy-GB, de;q=0, en;q=0.8'), ['cy-gb', 'en', 'fr'])
+  t.equal(pickLanguage('cy-GB,en;q=0.8', undefined, shipped), 'cy')
+  t.equal(pickLanguage('fr, en;q=0.2, cy;q=0.5', undefined, shipped), 'cy')
+  t.equal(pickLanguage('pt-BR', undefined, shipped), 'pt-br')
+  t.equal(pickLanguage('de, fr', undefined, shipped), 'en')
+  t.equal(pickLanguage(undefined, undefined, shipped), 'en')
+  t.equal(pickLanguage('cy', 'en', shipped), 'en', 'PAGE_LANGUAGE wins over the browser')
+})
+
+t.test('the branding shows on every page: list name, logo, accent colour, and the privacy link by the consent text', async (t) => {
+  const { app } = await buildTestApp(t, {
+    LOGO_URL: 'https://cdn.council.example/logo.svg',
+    ACCENT_COLOR: '#005ea5',
+    PRIVACY_URL: 'https://council.example/privacy',
+    CONSENT_TEXT: 'Yes, send me the council newsletter.'
+  })
+  const page = await app.inject({ url: '/', headers: html })
+  t.equal(page.statusCode, 200)
+  t.match(page.body, '<html lang="en">')
+  t.match(page.body, '<img src="https://cdn.council.example/logo.svg" alt="">')
+  t.match(page.body, '<span>Policy Notes</span>')
+  t.match(page.body, 'background:#005ea5')
+  t.match(page.body, '<p class="consent">Yes, send me the council newsletter. <a href="https://council.example/privacy">Privacy policy</a></p>')
+  t.match(page.body, /<input type="email" id="email" name="email" autocomplete="email" inputmode="email"/)
+  t.equal(page.body.match(/<h1>/g)?.length, 1)
+  t.match(page.headers['content-security-policy'], /img-src 'self' data: https:\/\/cdn\.council\.example/, 'the logo is allowed by CSP')
+  const thanks = await app.inject({ url: '/subscribe/thanks', headers: html })
+  t.match(thanks.body, '<a href="https://council.example/privacy">Privacy policy</a>', 'the footer links the privacy policy')
+})
+
+t.test('a form post with a bad address gets the form back with an error summary linked to the field', async (t) => {
+  const { app } = await buildTestApp(t)
+  const res = await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'jane@', name: 'Jane' }) })
+  t.equal(res.statusCode, 400)
+  t.match(res.body, /<title>Error: Join Policy Notes/)
+  t.match(res.body, /<div class="error-summary" role="alert"[^>]*>\s*<h2 id="error-summary-title">There is a problem<\/h2>\s*<ul><li><a href="#email">/)
+  t.match(res.body, /<input type="email" id="email"[^>]*value="jane@" aria-describedby="email-error" aria-invalid="true">/)
+  t.match(res.body, 'value="Jane"')
+})
+
+t.test('an unknown or expired link offers a form that asks for a new confirmation link', async (t) => {
+  const { app, smtp, clock } = await buildTestApp(t)
+  const unknown = await app.inject({ method: 'POST', url: `/confirm/${'A'.repeat(43)}`, headers: html })
+  t.equal(unknown.statusCode, 404)
+  t.match(unknown.body, '<h1>This link does not work</h1>')
+  t.match(unknown.body, /<form method="post" action="\/subscribe" novalidate>[\s\S]*Send me a new link/)
+  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'late@example.org' }) })
+  const [mail] = await smtp.waitFor(1)
+  const path = new URL(/https:\/\/news\.example\.org\/confirm\/\S+/.exec(mail.parsed.text ?? '')![0]).pathname
+  clock.advance(73 * 3_600_000)
+  const expired = await app.inject({ method: 'POST', url: path, headers: html })
+  t.equal(expired.statusCode, 410)
+  t.match(expired.body, '<h1>This link has expired</h1>')
+  t.match(expired.body, 'Send me a new link')
+})
+
+t.test('unknown addresses get an HTML 404 page for browsers and JSON for scripts', async (t) => {
+  const { app } = await buildTestApp(t)
+  const page = await app.inject({ url: '/nowhere', headers: html })
+  t.equal(page.statusCode, 404)
+  t.match(page.body, '<h1>Page not found</h1>')
+  t.match(page.body, '<a href="/">Go to the signup page</a>')
+  const api = await app.inject({ url: '/nowhere', headers: { accept: 'application/json' } })
+  t.same(api.json(), { error: 'not_found', message: 'There is nothing at this address.' })
+})
+
+t.test('/embed.js is a script any site may load: cross-origin resource policy, cacheable, no cookies', async (t) => {
+  const { app } = await buildTestApp(t)
+  const res = await app.inject({ url: '/embed.js' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], 'text/javascript')
+  t.equal(res.headers['cross-origin-resource-policy'], 'cross-origin')
+  t.match(res.headers['cache-control'], 'public')
+  t.notOk(res.headers['set-cookie'])
+  t.match(res.body, 'form[data-joinlist]')
+  t.notMatch(res.body, /document\.cookie|localStorage/)
+  t.ok(res.body.length < 4096, `small: ${res.body.length} bytes`)
+  const again = await app.inject({ url: '/embed.js', headers: { 'if-none-match': res.headers.etag as string } })
+  t.equal(again.statusCode, 304)
+})
+
+t.test('CORS: only ALLOWED_ORIGINS may post to /subscribe from JavaScript, and no other route answers cross-origin', async (t) => {
+  const { app } = await buildTestApp(t, { ALLOWED_ORIGINS: 'https://www.council.example' })
+  const preflight = (origin: string, url = '/subscribe') => app.inject({
+    method: 'OPTIONS', url, headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' }
+  })
+  const allowed = await preflight('https://www.council.example')
+  t.equal(allowed.headers['access-control-allow-origin'], 'https://www.council.example')
+  t.match(allowed.headers['access-control-allow-headers'], 'content-type')
+  t.notOk(allowed.headers['access-control-allow-credentials'], 'no cookies')
+  t.notOk((await preflight('https://evil.example')).headers['access-control-allow-origin'])
+  t.notOk((await preflight('https://www.council.example', '/admin/subscribers.csv')).headers['access-control-allow-origin'])
+  const post = await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'a@example.org' }), headers: { ...json({}).headers, origin: 'https://www.council.example' } })
+  t.equal(post.statusCode, 202)
+  t.equal(post.headers['access-control-allow-origin'], 'https://www.council.example')
+})
+
+t.test('/embed shows the copy-paste snippet with this service\'s address', async (t) => {
+  const { app } = await buildTestApp(t, { ALLOWED_ORIGINS: 'https://www.council.example' })
+  const res = await app.inject({ url: '/embed', headers: html })
+  t.equal(res.statusCode, 200)
+  t.match(res.body, `&lt;form method=&quot;post&quot; action=&quot;${PUBLIC_URL}/subscribe&quot; data-joinlist&gt;`)
+  t.match(res.body, `&lt;script src=&quot;${PUBLIC_URL}/embed.js&quot; defer&gt;&lt;/script&gt;`)
+  t.match(res.body, 'https://www.council.example')
+})
+
+t.test('/openapi.json describes every public and staff endpoint with its errors, and /docs lists them', async (t) => {
+  const { app } = await buildTestApp(t)
+  const doc = (await app.inject({ url: '/openapi.json' })).json()
+  t.equal(doc.openapi, '3.1.0')
+  const expect: Record<string, string[]> = {
+    'post /subscribe': ['202', '303', '400', '413', '415', '429', '503'],
+    'post /confirm/{token}': ['200', '404', '410', '429', '503'],
+    'post /unsubscribe/{token}': ['200', '404', '413', '429', '503'],
+    'get /confirm/{token}': ['200', '404'],
+    'get /unsubscribe/{token}': ['200', '404'],
+    'get /admin/subscribers.csv': ['200', '400', '401', '503'],
+    'get /admin': ['200', '401', '503'],
+    'get /admin/mail-preview/{template}': ['200', '400', '401', '404', '503'],
+    'get /admin/subscribers/{email}': ['200', '400', '401', '404', '503'],
+    'delete /admin/subscribers/{email}': ['200', '400', '401', '503'],
+    'get /admin/consent-texts/{version}': ['200', '400', '401', '404', '503'],
+    'get /': ['200'],
+    'get /embed.js': ['200'],
+    'get /healthz': ['200'],
+    'get /readyz': ['200', '503']
+  }
+  for (const [key, statuses] of Object.entries(expect)) {
+    const [method, path] = key.split(' ')
+    const op = doc.paths[path]?.[method]
+    t.ok(op?.summary, `${key} has a summary`)
+    t.same(Object.keys(op?.responses ?? {}).sort(), statuses.sort(), `${key} answers`)
+    for (const status of statuses) t.not(op.responses[status].description, 'Default Response', `${key} ${status} is described`)
+  }
+  t.same(doc.paths['/subscribe'].post.requestBody.content['application/json'].schema.required, ['email'], 'from the zod schema')
+  t.same(doc.paths['/admin'].get.security, [{ bearer: [] }, { basic: [] }])
+  const docs = await app.inject({ url: '/docs', headers: html })
+  t.equal(docs.statusCode, 200)
+  t.match(docs.body, '<code>POST /subscribe</code>')
+  t.match(docs.body, '<code>GET /admin/subscribers.csv</code>')
+})
