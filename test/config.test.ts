@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig, resolveTokenSecret } from '../src/config.js'
-import { ensureBuilt } from './helpers/build.js'
+import { ensureBuilt } from './helpers/process.js'
 
 const SECRET = 's'.repeat(32)
 

@@ -2,7 +2,8 @@
 // outbox row ends up sent after one attempt (the worker claims in a sliding window and marks rows sent in groups).
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, json, waitUntil } from './helpers/app.js'
+import { buildTestApp, json } from './helpers/app.js'
+import { waitUntil } from './helpers/wait.js'
 
 t.test('a burst of sign-ups gets one confirmation mail each, and every outbox row is marked sent once', async (t) => {
   const { app, smtp, database } = await buildTestApp(t, { SMTP_POOL_SIZE: '1', RATE_LIMIT_SUBSCRIBE_MAX: '1000' })

@@ -2,7 +2,8 @@
 // (5xx) is marked dead and never sent again (STANDARDS F32).
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, json, waitUntil } from './helpers/app.js'
+import { buildTestApp, json } from './helpers/app.js'
+import { waitUntil } from './helpers/wait.js'
 
 const outboxRow = async (database: Awaited<ReturnType<typeof buildTestApp>>['database']) =>
   (await database.rows<{ status: string, attempts: number, last_error: string | null }>(

@@ -1,46 +1,14 @@
 // When PostgreSQL goes away: readiness and requests answer 503 fast (never hang), nothing leaks into logs, and the
 // app recovers by itself. A TCP proxy in the test stands between the app and PostgreSQL and can be cut.
-import net, { type AddressInfo } from 'node:net'
 import t from 'tap'
 import { DrizzleQueryError } from 'drizzle-orm/errors'
 import { sql } from 'drizzle-orm'
-import { buildApp } from '../../src/app.js'
 import { migrate, openDatabase } from '../../src/db/client.js'
 import { driverError, isDatabaseUnavailable } from '../../src/db/errors.js'
-import { smtpMailer } from '../../src/mail/transport.js'
-import { buildTestApp, form, json, startSmtp, testConfig, testDatabase } from '../helpers/app.js'
-
-/** Forwards to the test's PostgreSQL, or with `blackhole` accepts connections and never answers. */
-async function proxy (t: Tap, target: URL, blackhole = false) {
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((client) => {
-    sockets.add(client)
-    client.on('error', () => {})
-    if (blackhole) return
-    const upstream = net.connect(Number(target.port || 5432), target.hostname)
-    sockets.add(upstream)
-    upstream.on('error', () => {})
-    client.pipe(upstream).pipe(client)
-    client.once('close', () => upstream.destroy())
-    upstream.once('close', () => client.destroy())
-  })
-  let port = 0
-  const listen = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => {
-    port = (server.address() as AddressInfo).port
-    resolve()
-  }))
-  const cut = () => new Promise<void>((resolve) => {
-    server.close(() => resolve())
-    for (const s of sockets) s.destroy()
-    sockets.clear()
-  })
-  await listen()
-  t.teardown(() => server.listening ? cut() : undefined)
-  const url = new URL(target)
-  url.port = String(port)
-  return { url: url.toString(), cut, restore: listen }
-}
-type Tap = { teardown(fn: () => unknown): void }
+import { buildTestApp, form, json } from '../helpers/app.js'
+import { testDatabase } from '../helpers/database.js'
+import { tcpProxy } from '../helpers/proxy.js'
+import { waitUntil } from '../helpers/wait.js'
 
 t.test('a wrapped driver error is recognised as unavailable and unwrapped for logging', async (t) => {
   const lost = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })
@@ -57,13 +25,10 @@ const postgresOnly = process.env.DATABASE_URL ? {} : { skip: 'needs DATABASE_URL
 
 t.test('while PostgreSQL is gone, /readyz and sign-ups answer 503; once it is back, the app works again', postgresOnly, async (t) => {
   const { url } = await testDatabase(t)
-  const db = await proxy(t, new URL(url!))
+  const db = await tcpProxy(t, url!)
   const database = await openDatabase({ databaseUrl: db.url, poolSize: 2, queryTimeoutMs: 2000 })
   t.teardown(() => database.close())
-  const smtp = await startSmtp(t)
-  const app = await buildApp(testConfig({ SMTP_URL: smtp.url, WORKER_POLL_MS: '100' }), { database, mailer: smtpMailer(smtp.url, 1), logger: false })
-  await app.ready()
-  t.teardown(() => app.close())
+  const { app, smtp } = await buildTestApp(t, { WORKER_POLL_MS: '100' }, { database })
 
   t.equal((await app.inject({ url: '/readyz' })).statusCode, 200)
   await db.cut()
@@ -76,12 +41,8 @@ t.test('while PostgreSQL is gone, /readyz and sign-ups answer 503; once it is ba
   t.match(page.body, /Service unavailable/)
 
   await db.restore()
-  let ready = 0
-  for (let i = 0; i < 50 && ready !== 200; i++) {
-    ready = (await app.inject({ url: '/readyz' })).statusCode
-    if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  t.equal(ready, 200, 'ready again without a restart')
+  await waitUntil(async () => (await app.inject({ url: '/readyz' })).statusCode === 200, 5000, () => '/readyz to answer 200 again')
+  t.pass('ready again without a restart')
   t.equal((await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'back@example.org' }) })).statusCode, 202)
   const [mail] = await smtp.waitFor(1)
   t.same(mail.envelope.to, ['back@example.org'])
@@ -89,7 +50,7 @@ t.test('while PostgreSQL is gone, /readyz and sign-ups answer 503; once it is ba
 
 t.test('a query to a database that never answers fails after the deadline instead of hanging', postgresOnly, async (t) => {
   const { url } = await testDatabase(t)
-  const silent = await proxy(t, new URL(url!), true)
+  const silent = await tcpProxy(t, url!, { blackhole: true })
   const database = await openDatabase({ databaseUrl: silent.url, poolSize: 1, queryTimeoutMs: 300 })
   t.teardown(() => database.close().catch(() => {}))
   const err = await database.rows(sql`select 1`).then(() => undefined, (e: unknown) => e)

@@ -2,7 +2,8 @@
 // suites, each row naming its source, run against parseEmail; plus the same rules seen over HTTP.
 import t from 'tap'
 import { parseEmail } from '../../src/domain/email.js'
-import { buildTestApp, csvRecords, json, staff } from '../helpers/app.js'
+import { buildTestApp, json, staff } from '../helpers/app.js'
+import { csvRecords } from '../helpers/flow.js'
 
 // Sources:
 //   PEV  = JoshData/python-email-validator tests/test_syntax.py

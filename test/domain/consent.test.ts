@@ -1,7 +1,10 @@
 // Proof of consent: versioned consent texts, the append-only consent ledger, and the export's audit trail (issue #7).
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, csvRecords, form, json, linkIn, pathOf, staff, testDatabase } from '../helpers/app.js'
+import { buildTestApp, form, json, staff } from '../helpers/app.js'
+import { testDatabase } from '../helpers/database.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
+import { csvRecords } from '../helpers/flow.js'
 import { ensureConsentText, sha256Hex } from '../../src/domain/consent.js'
 import { CsvRecordCounter } from '../../src/domain/ledger.js'
 

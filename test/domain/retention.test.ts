@@ -3,7 +3,10 @@
 import t from 'tap'
 import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, json, linkIn, pathOf, testDatabase, waitUntil } from '../helpers/app.js'
+import { buildTestApp, json } from '../helpers/app.js'
+import { testDatabase } from '../helpers/database.js'
+import { waitUntil } from '../helpers/wait.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
 import { purge, PURGE_LOCK_ID } from '../../src/domain/retention.js'
 import { loadConfig } from '../../src/config.js'
 

@@ -5,8 +5,11 @@ import t from 'tap'
 import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
 import { openDatabase } from '../../src/db/client.js'
-import { buildTestApp, form, json, linkIn, pathOf, testDatabase } from '../helpers/app.js'
-import { exportRows, outboxIdle, waitForMailTo } from '../helpers/flow.js'
+import { buildTestApp, form, json } from '../helpers/app.js'
+import { testDatabase } from '../helpers/database.js'
+import { waitForMailTo } from '../helpers/smtp.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
+import { exportRows, outboxIdle } from '../helpers/flow.js'
 
 /** Another session locks the subscribers table against writes until release(). */
 async function holdTable (t: { teardown(fn: () => unknown): void }, url: string) {

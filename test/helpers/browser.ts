@@ -1,8 +1,7 @@
 // Browser-test plumbing: Debian's Chromium through playwright-core (never a downloaded browser), axe-core
 // injected from npm, screenshots under test/screenshots/, and the app listening on a real port.
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -45,15 +44,6 @@ export async function axe (page: Page): Promise<{ violations: AxeViolation[], pa
 export async function screenshot (page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true })
   await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true })
-}
-
-/** A free port on 127.0.0.1 (the app's PUBLIC_URL must be known before it is built). */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 /** A static site on another origin that serves one HTML page. */

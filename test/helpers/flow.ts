@@ -1,21 +1,12 @@
-// Test steps a user or staff member would take (sign up, confirm from the mail, read the export), and a wait for
-// the outbox to go quiet so a test can assert that a mail did NOT arrive without sleeping for a guessed time.
+// Steps a user or staff member takes (sign up, confirm from the mail, read the export), and a wait for the outbox
+// to go quiet so a test can assert that a mail did NOT arrive without sleeping for a guessed time.
 import { sql } from 'drizzle-orm'
+import { parse } from 'csv-parse/sync'
 import type { Database } from '../../src/db/client.js'
-import { csvRecords, json, linkIn, pathOf, staff, waitUntil, type ReceivedMail, type TestApp } from './app.js'
-
-/** Mails the sink received for this address (envelope recipient, compared case-insensitively). */
-export function mailsTo (smtp: TestApp['smtp'], address: string): ReceivedMail[] {
-  const want = address.toLowerCase()
-  return smtp.mails.filter((m) => m.envelope.to.some((to) => to.toLowerCase() === want))
-}
-
-/** Waits for the n-th mail to this address. */
-export async function waitForMailTo (smtp: TestApp['smtp'], address: string, n = 1): Promise<ReceivedMail> {
-  await waitUntil(() => mailsTo(smtp, address).length >= n, 10_000,
-    () => `expected ${n} mails to ${address}, got ${mailsTo(smtp, address).length}`)
-  return mailsTo(smtp, address)[n - 1]
-}
+import { json, staff, type TestApp } from './app.js'
+import { linkIn, pathOf } from './mail.js'
+import { mailsTo, waitForMailTo, type ReceivedMail } from './smtp.js'
+import { waitUntil } from './wait.js'
 
 /**
  * Resolves once no outbox message is waiting or being sent. A message is queued before the request that caused
@@ -35,13 +26,23 @@ export async function signUp (app: TestApp['app'], email: string, extra: Record<
   return res
 }
 
-/** Signs up, waits for the confirmation mail and presses its button: the address is then confirmed. */
-export async function signUpAndConfirm (t: TestApp, email: string, extra: Record<string, string> = {}): Promise<void> {
+/**
+ * Signs up, waits for the confirmation mail and presses its button (with these request headers): the address is
+ * then confirmed. Returns the confirmation mail.
+ */
+export async function signUpAndConfirm (t: TestApp, email: string, extra: Record<string, string> = {},
+  confirmHeaders: Record<string, string> = {}): Promise<ReceivedMail> {
   const before = mailsTo(t.smtp, email).length
   await signUp(t.app, email, extra)
   const mail = await waitForMailTo(t.smtp, email, before + 1)
-  const res = await t.app.inject({ method: 'POST', url: pathOf(linkIn(mail, '/confirm/')), headers: { accept: 'application/json' } })
+  const res = await t.app.inject({ method: 'POST', url: pathOf(linkIn(mail, '/confirm/')), headers: { accept: 'application/json', ...confirmHeaders } })
   if (res.statusCode !== 200) throw new Error(`confirming ${email} answered ${res.statusCode}: ${res.body}`)
+  return mail
+}
+
+/** CSV rows as objects keyed by the header row (csv-parse, strict RFC 4180). */
+export function csvRecords (text: string): Record<string, string>[] {
+  return parse(text, { columns: true, skip_empty_lines: true })
 }
 
 /** The staff export (status=all unless given) as objects keyed by column. */

@@ -1,30 +1,30 @@
-// Test helper for the abuse tests: the app as in helper.ts, but with its pino log lines captured in memory.
+// The app's log lines captured in memory, to assert on what reaches a log collector (and what must never).
 import { Writable } from 'node:stream'
-import { buildApp } from '../../src/app.js'
+import type { Test } from 'tap'
 import type { Env } from '../../src/config.js'
-import type { Database } from '../../src/db/client.js'
-import { smtpMailer } from '../../src/mail/transport.js'
-import { startSmtp, testClock, testConfig, testDatabase, type TestApp } from './app.js'
+import { buildTestApp, type TestApp, type TestAppOptions } from './app.js'
 
-interface Tap { teardown(fn: () => unknown): void }
-
-export interface LoggedApp extends TestApp {
+export interface LogCapture {
+  /** The stream to hand to the app's logger. */
+  stream: Writable
   /** Every log line written so far, raw (as it would reach a log collector). */
   logText(): string
   logLines(): Record<string, unknown>[]
 }
 
-export async function buildLoggedApp (t: Tap, env: Env = {}, opts: { database?: Database } = {}): Promise<LoggedApp> {
-  const smtp = await startSmtp(t)
-  const database = opts.database ?? (await testDatabase(t)).database
-  const config = testConfig({ SMTP_URL: smtp.url, LOG_LEVEL: 'info', ...env })
-  const clock = testClock()
+export function captureLogs (): LogCapture {
   const chunks: string[] = []
   const stream = new Writable({ write (chunk, _enc, done) { chunks.push(String(chunk)); done() } })
-  const app = await buildApp(config, { database, now: clock.now, mailer: smtpMailer(smtp.url, 2), logger: { level: 'info', stream } })
-  await app.ready()
-  t.teardown(() => app.close())
   const logText = () => chunks.join('')
   const logLines = () => logText().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
-  return { app, smtp, database, clock, config, logText, logLines }
+  return { stream, logText, logLines }
+}
+
+export type LoggedApp = TestApp & Omit<LogCapture, 'stream'>
+
+/** buildTestApp with its info-level log lines captured. */
+export async function buildLoggedApp (t: Pick<Test, 'teardown'>, env: Env = {}, opts: Omit<TestAppOptions, 'logger'> = {}): Promise<LoggedApp> {
+  const { stream, logText, logLines } = captureLogs()
+  const ta = await buildTestApp(t, { LOG_LEVEL: 'info', ...env }, { ...opts, logger: { level: 'info', stream } })
+  return { ...ta, logText, logLines }
 }

@@ -1,5 +1,16 @@
-// Test helpers for reading raw mail: the header lines as sent (unfolded, counted), and the MIME tree.
-import type { ReceivedMail } from './app.js'
+// Reading the mails a test received: the links in them, the header lines as sent (unfolded, counted), the MIME tree.
+import { PUBLIC_URL } from './app.js'
+import type { ReceivedMail } from './smtp.js'
+
+/** The first link in a mail's text part that starts with PUBLIC_URL and then path. */
+export function linkIn (mail: ReceivedMail, path: string): string {
+  const m = new RegExp(`${PUBLIC_URL.replace(/[.]/g, '\\.')}${path}[^\\s<>"]+`).exec(mail.parsed.text ?? '')
+  if (!m) throw new Error(`no ${path} link in mail: ${mail.parsed.text}`)
+  return m[0]
+}
+
+/** The path of a link, to inject() it. */
+export const pathOf = (url: string) => new URL(url).pathname
 
 export interface Header { name: string, value: string }
 

@@ -3,23 +3,22 @@
 import t from 'tap'
 import { confirmationMail, mailSettings } from '../../src/mail/messages.js'
 import { rawMessage } from '../../src/mail/samples.js'
-import { buildTestApp, json, linkIn, pathOf, testConfig, type TestApp } from '../helpers/app.js'
+import { buildTestApp, type TestApp, testConfig } from '../helpers/app.js'
 import { countOf, headerFields, linksOf, mimeTree, valueOf } from '../helpers/mail.js'
+import { signUpAndConfirm } from '../helpers/flow.js'
+import { waitForMailTo } from '../helpers/smtp.js'
 
 const SINGLE = ['From', 'To', 'Date', 'Subject', 'Message-ID', 'MIME-Version', 'Auto-Submitted']
 
-async function signUpAndConfirm (ctx: TestApp, body: Record<string, string>) {
-  const res = await ctx.app.inject({ method: 'POST', url: '/subscribe', ...json(body) })
-  t.equal(res.statusCode, 202)
-  const [confirmation] = await ctx.smtp.waitFor(1)
-  await ctx.app.inject({ method: 'POST', url: pathOf(linkIn(confirmation, '/confirm/')), headers: { accept: 'text/html' } })
-  const [, welcome] = await ctx.smtp.waitFor(2)
-  return { confirmation, welcome }
+/** Signs up, confirms from the mail, and returns both mails as they arrived. */
+async function confirmationAndWelcome (ctx: TestApp, { email, ...extra }: Record<string, string>) {
+  const confirmation = await signUpAndConfirm(ctx, email, extra)
+  return { confirmation, welcome: await waitForMailTo(ctx.smtp, email, 2) }
 }
 
 t.test('each mail has exactly one From, To, Date, Subject and Message-ID @ the sending domain, and is auto-generated', async (t) => {
   const ctx = await buildTestApp(t)
-  const { confirmation, welcome } = await signUpAndConfirm(ctx, { email: 'ann@example.org', name: 'Ann' })
+  const { confirmation, welcome } = await confirmationAndWelcome(ctx, { email: 'ann@example.org', name: 'Ann' })
   for (const [kind, mail] of [['confirmation', confirmation], ['welcome', welcome]] as const) {
     for (const name of SINGLE) t.equal(countOf(mail.raw, name), 1, `${kind}: one ${name}`)
     t.match(valueOf(mail.raw, 'Message-ID'), /^<[^@<>\s]+@mail\.example\.org>$/, `${kind}: Message-ID @ the From domain`)
@@ -35,7 +34,7 @@ t.test('each mail has exactly one From, To, Date, Subject and Message-ID @ the s
 
 t.test('the confirmation mail carries no list headers; the welcome mail one List-Unsubscribe with one https URL and the one-click header', async (t) => {
   const ctx = await buildTestApp(t)
-  const { confirmation, welcome } = await signUpAndConfirm(ctx, { email: 'bob@example.org' })
+  const { confirmation, welcome } = await confirmationAndWelcome(ctx, { email: 'bob@example.org' })
   t.same(headerFields(confirmation.raw).filter((h) => /^list-/i.test(h.name)), [], 'transactional: no List-* headers (STANDARDS A10)')
   t.notMatch(confirmation.parsed.text ?? '', /unsubscribe/i, 'and no newsletter wording')
 
@@ -52,7 +51,7 @@ t.test('the confirmation mail carries no list headers; the welcome mail one List
 
 t.test('with UNSUBSCRIBE_MAILTO and REPLY_TO: one List-Unsubscribe holding the https URL then the mailto, and one Reply-To', async (t) => {
   const ctx = await buildTestApp(t, { UNSUBSCRIBE_MAILTO: 'leave@mail.example.org', REPLY_TO: 'Policy desk <desk@example.org>' })
-  const { confirmation, welcome } = await signUpAndConfirm(ctx, { email: 'cy@example.org' })
+  const { confirmation, welcome } = await confirmationAndWelcome(ctx, { email: 'cy@example.org' })
   t.equal(countOf(welcome.raw, 'List-Unsubscribe'), 1)
   const uris = [...valueOf(welcome.raw, 'List-Unsubscribe')!.matchAll(/<([^>]+)>/g)].map((m) => m[1])
   t.equal(uris.length, 2)
@@ -66,7 +65,7 @@ t.test('with UNSUBSCRIBE_MAILTO and REPLY_TO: one List-Unsubscribe holding the h
 
 t.test('each mail is multipart/alternative with text/plain first and HTML last, and every link is in both parts', async (t) => {
   const ctx = await buildTestApp(t)
-  const { confirmation, welcome } = await signUpAndConfirm(ctx, { email: 'dee@example.org', name: 'Dee' })
+  const { confirmation, welcome } = await confirmationAndWelcome(ctx, { email: 'dee@example.org', name: 'Dee' })
   for (const mail of [confirmation, welcome]) {
     const tree = mimeTree(mail.raw)
     t.equal(tree.type, 'multipart/alternative')
@@ -83,7 +82,7 @@ t.test('each mail is multipart/alternative with text/plain first and HTML last, 
 t.test('a subscriber name with markup is escaped in the HTML and stays inside the To header', async (t) => {
   const ctx = await buildTestApp(t)
   const name = '<b>Eve</b> "Q", & Co'
-  const { confirmation } = await signUpAndConfirm(ctx, { email: 'eve@example.org', name })
+  const { confirmation } = await confirmationAndWelcome(ctx, { email: 'eve@example.org', name })
   const body = String(confirmation.parsed.html)
   t.notMatch(body, /<b>Eve<\/b>/, 'never raw markup')
   t.match(body, /Hello &lt;b&gt;Eve&lt;\/b&gt; &quot;Q&quot;, &amp; Co,/)

@@ -3,19 +3,20 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import t from 'tap'
 import { simpleParser } from 'mailparser'
 import { buildApp } from '../../src/app.js'
-import { json, testConfig, testDatabase, waitUntil } from '../helpers/app.js'
+import { json, testConfig } from '../helpers/app.js'
+import { testDatabase } from '../helpers/database.js'
+import { waitUntil } from '../helpers/wait.js'
 import { countOf, mimeTree } from '../helpers/mail.js'
+import { captureLogs } from '../helpers/logs.js'
 
 t.test('without SMTP_URL the confirmation mail lands in DATA_DIR/mail as a complete .eml, and its link is logged', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'joinlist-mailbox-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const { database } = await testDatabase(t)
-  const logs: string[] = []
-  const stream = new Writable({ write (chunk, _enc, done) { logs.push(String(chunk)); done() } })
+  const { stream, logText } = captureLogs()
   const app = await buildApp(testConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'info' }), { database, logger: { level: 'info', stream } })
   t.teardown(() => app.close())
   await app.ready()
@@ -31,6 +32,6 @@ t.test('without SMTP_URL the confirmation mail lands in DATA_DIR/mail as a compl
   t.equal(countOf(raw, 'Message-ID'), 1)
   t.equal(mimeTree(raw).type, 'multipart/alternative')
   const link = /https:\/\/news\.example\.org\/confirm\/\S+/.exec(mail.text ?? '')![0]
-  await waitUntil(() => logs.some((l) => l.includes('confirmation link')))
-  t.ok(logs.some((l) => l.includes(`(local mailbox, no SMTP_URL): ${link}`)), 'the link is in the log, for a newcomer to follow')
+  await waitUntil(() => logText().includes('confirmation link'))
+  t.ok(logText().includes(`(local mailbox, no SMTP_URL): ${link}`), 'the link is in the log, for a newcomer to follow')
 })

@@ -2,10 +2,10 @@
 // never wait for mail, temporary failures are retried as the same message, permanent ones stop at once.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildApp } from '../../src/app.js'
-import { smtpMailer } from '../../src/mail/transport.js'
-import { buildTestApp, startSmtp, testClock, testConfig, testDatabase, waitUntil } from '../helpers/app.js'
-import { mailsTo, outboxIdle, signUp, waitForMailTo } from '../helpers/flow.js'
+import { buildTestApp } from '../helpers/app.js'
+import { mailsTo, waitForMailTo } from '../helpers/smtp.js'
+import { waitUntil } from '../helpers/wait.js'
+import { outboxIdle, signUp } from '../helpers/flow.js'
 import type { Database } from '../../src/db/client.js'
 
 interface OutboxRow { kind: string, status: string, attempts: number, message_id: string, last_error: string | null, email: string }
@@ -15,15 +15,9 @@ const outboxRows = (database: Database) => database.rows<OutboxRow>(sql`
   FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id ORDER BY o.id`)
 
 t.test('with the mail server down, sign-ups still get 202 and every mail goes out once it is back', async (t) => {
-  // A port where nothing listens yet: connections are refused, as when the mail server is down.
-  const probe = await startSmtp(t)
-  const port = probe.port
-  await probe.close()
-  const { database } = await testDatabase(t)
-  const config = testConfig({ SMTP_URL: `smtp://127.0.0.1:${port}` })
-  const app = await buildApp(config, { database, now: testClock().now, mailer: smtpMailer(config.smtpUrl!, 2), logger: false })
-  await app.ready()
-  t.teardown(() => app.close())
+  const { app, smtp, database } = await buildTestApp(t)
+  // Nothing listens on the sink's port now: connections are refused, as when the mail server is down.
+  await smtp.stop()
 
   const emails = ['down1@example.org', 'down2@example.org', 'down3@example.org', 'down4@example.org']
   for (const email of emails) {
@@ -34,13 +28,11 @@ t.test('with the mail server down, sign-ups still get 202 and every mail goes ou
     () => 'every message to be tried and fail once')
   t.ok((await outboxRows(database)).every((r) => r.status !== 'sent'), 'nothing sent yet')
 
-  const smtp = await startSmtp(t, port)
+  await smtp.start()
   await smtp.waitFor(emails.length)
   await outboxIdle(database)
   for (const email of emails) t.equal(mailsTo(smtp, email).length, 1, `${email}: one confirmation mail once the server is back`)
   t.ok((await outboxRows(database)).every((r) => r.status === 'sent'))
-  // Before the sink's teardown: it would otherwise wait for the app's pooled SMTP connections to go away.
-  await app.close()
 })
 
 t.test('a server that answers 451 twice and then accepts gets exactly one delivery, with the same Message-ID each time', async (t) => {

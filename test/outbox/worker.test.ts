@@ -5,7 +5,8 @@ import { sql } from 'drizzle-orm'
 import { OutboxWorker } from '../../src/outbox/worker.js'
 import { smtpMailer } from '../../src/mail/transport.js'
 import type { Database } from '../../src/db/client.js'
-import { buildTestApp, json, waitUntil, type TestApp } from '../helpers/app.js'
+import { buildTestApp, json, type TestApp } from '../helpers/app.js'
+import { waitUntil } from '../helpers/wait.js'
 
 type Tap = { teardown(fn: () => unknown): void }
 

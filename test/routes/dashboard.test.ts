@@ -2,7 +2,8 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { dashboardStats } from '../../src/domain/stats.js'
-import { ADMIN_TOKEN, buildTestApp, json, linkIn, pathOf, staff } from '../helpers/app.js'
+import { ADMIN_TOKEN, buildTestApp, json, staff } from '../helpers/app.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
 import { outboxIdle } from '../helpers/flow.js'
 
 t.test('the dashboard needs the staff credential, and a browser gets the Basic login prompt', async (t) => {

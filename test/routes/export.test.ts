@@ -1,8 +1,9 @@
 // The staff CSV export: who may download it, the filters, the file's name, RFC 4180 quoting, formula
 // neutralisation (STANDARDS C20) and the per-subscriber unsubscribe_url.
 import t from 'tap'
-import { buildTestApp, ADMIN_TOKEN, csvRecords, pathOf, staff } from '../helpers/app.js'
-import { exportRowOf, exportRows, signUp, signUpAndConfirm } from '../helpers/flow.js'
+import { ADMIN_TOKEN, buildTestApp, staff } from '../helpers/app.js'
+import { pathOf } from '../helpers/mail.js'
+import { csvRecords, exportRowOf, exportRows, signUp, signUpAndConfirm } from '../helpers/flow.js'
 
 const COLUMNS = 'email,name,status,source,signed_up_at,signup_ip,signup_user_agent,confirmed_at,confirm_ip,unsubscribed_at,unsubscribe_url'
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`

@@ -1,7 +1,8 @@
 // Staff view of the outbox (dead letters, retry) and GET /metrics, over HTTP with a real SMTP sink (STANDARDS F32).
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, json, staff, testConfig, waitUntil } from '../helpers/app.js'
+import { buildTestApp, json, staff, testConfig } from '../helpers/app.js'
+import { waitUntil } from '../helpers/wait.js'
 import { OutboxWorker } from '../../src/outbox/worker.js'
 import { smtpMailer } from '../../src/mail/transport.js'
 import type { Database } from '../../src/db/client.js'

@@ -2,17 +2,16 @@
 // resubscribe rules (issue #7, STANDARDS E29–E30).
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, csvRecords, form, json, linkIn, pathOf, staff, TOKEN_SECRET, type TestApp } from '../helpers/app.js'
+import { buildTestApp, form, json, staff, type TestApp, TOKEN_SECRET } from '../helpers/app.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
+import { csvRecords, outboxIdle, signUpAndConfirm } from '../helpers/flow.js'
+import { waitForMailTo } from '../helpers/smtp.js'
 import { isSuppressed, suppressionHash } from '../../src/domain/consent.js'
-import { outboxIdle } from '../helpers/flow.js'
 
-async function signUpAndConfirm ({ app, smtp }: TestApp, email: string, mailsBefore = 0) {
-  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email, name: 'Jane Doe', source: 'footer' }) })
-  const mails = await smtp.waitFor(mailsBefore + 1)
-  const confirmation = mails[mailsBefore]
-  await app.inject({ method: 'POST', url: pathOf(linkIn(confirmation, '/confirm/')), headers: { accept: 'application/json', 'user-agent': 'Clicker/1.0' } })
-  const welcome = (await smtp.waitFor(mailsBefore + 2))[mailsBefore + 1]
-  return { unsubscribeUrl: linkIn(welcome, '/unsubscribe/') }
+/** Signs up with a name and a source, confirms from the mail in another browser, and returns the welcome mail's link. */
+async function confirmedWithWelcome (ta: TestApp, email: string) {
+  await signUpAndConfirm(ta, email, { name: 'Jane Doe', source: 'footer' }, { 'user-agent': 'Clicker/1.0' })
+  return { unsubscribeUrl: linkIn(await waitForMailTo(ta.smtp, email, 2), '/unsubscribe/') }
 }
 
 const events = (database: TestApp['database']) => database.rows<{ type: string, subscriber_id: number | null, ip: string | null, user_agent: string | null, method: string, details: Record<string, unknown> }>(
@@ -21,7 +20,7 @@ const events = (database: TestApp['database']) => database.rows<{ type: string, 
 t.test('staff see everything held about an address with its ledger, and each lookup is itself recorded', async (t) => {
   const ta = await buildTestApp(t)
   const { app, database } = ta
-  await signUpAndConfirm(ta, 'Jane.Doe@Example.org')
+  await confirmedWithWelcome(ta, 'Jane.Doe@Example.org')
 
   const res = await app.inject({ url: '/admin/subscribers/JANE.DOE%40example.ORG', headers: { ...staff, 'user-agent': 'StaffBrowser' } })
   t.equal(res.statusCode, 200)
@@ -61,8 +60,8 @@ t.test('staff see everything held about an address with its ledger, and each loo
 t.test('staff erasure removes personal data, keeping a suppression hash and an anonymised ledger', async (t) => {
   const ta = await buildTestApp(t)
   const { app, database } = ta
-  await signUpAndConfirm(ta, 'kim@example.org')
-  await signUpAndConfirm(ta, 'lee@example.org', 2)
+  await confirmedWithWelcome(ta, 'kim@example.org')
+  await confirmedWithWelcome(ta, 'lee@example.org')
 
   const res = await app.inject({ method: 'DELETE', url: '/admin/subscribers/Kim%40Example.org', headers: staff })
   t.equal(res.statusCode, 200)
@@ -103,7 +102,7 @@ t.test('staff erasing an address that is not held still suppresses it', async (t
 t.test('an erased address that signs up again is treated as new, and confirming ends its suppression', async (t) => {
   const ta = await buildTestApp(t)
   const { app, smtp, database } = ta
-  await signUpAndConfirm(ta, 'max@example.org')
+  await confirmedWithWelcome(ta, 'max@example.org')
   await app.inject({ method: 'DELETE', url: '/admin/subscribers/max%40example.org', headers: staff })
 
   await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'max@example.org' }) })
@@ -122,7 +121,7 @@ t.test('an erased address that signs up again is treated as new, and confirming 
 t.test('an unsubscribed address gets mail again only after signing up and confirming again, with both consents in the ledger', async (t) => {
   const ta = await buildTestApp(t, { CONFIRM_COOLDOWN_MINUTES: '0' })
   const { app, smtp, database } = ta
-  const { unsubscribeUrl } = await signUpAndConfirm(ta, 'ned@example.org')
+  const { unsubscribeUrl } = await confirmedWithWelcome(ta, 'ned@example.org')
   // The welcome mail has arrived; its outbox row is marked sent a moment later (sent marks are grouped).
   await outboxIdle(database)
   await app.inject({ method: 'POST', url: pathOf(unsubscribeUrl), ...form({}) })
@@ -147,7 +146,7 @@ t.test('an unsubscribed address gets mail again only after signing up and confir
 t.test('a subscriber can also delete their data from the unsubscribe page, and only by pressing that button', async (t) => {
   const ta = await buildTestApp(t)
   const { app, database } = ta
-  const { unsubscribeUrl } = await signUpAndConfirm(ta, 'ola@example.org')
+  const { unsubscribeUrl } = await confirmedWithWelcome(ta, 'ola@example.org')
   const page = await app.inject({ url: pathOf(unsubscribeUrl), headers: { accept: 'text/html' } })
   t.match(page.body, /<button type="submit">Unsubscribe<\/button>/)
   t.match(page.body, /<button type="submit" name="erase" value="1"[^>]*>Unsubscribe and delete my data<\/button>/)

@@ -3,8 +3,10 @@
 // never come from the Host header (A10).
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { buildTestApp, form, json, linkIn, pathOf, PUBLIC_URL, type TestApp } from '../helpers/app.js'
-import { exportRowOf, exportRows, mailsTo, outboxIdle, signUp, signUpAndConfirm, waitForMailTo } from '../helpers/flow.js'
+import { buildTestApp, form, json, PUBLIC_URL, type TestApp } from '../helpers/app.js'
+import { mailsTo, waitForMailTo } from '../helpers/smtp.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
+import { exportRowOf, exportRows, outboxIdle, signUp, signUpAndConfirm } from '../helpers/flow.js'
 
 /** What a caller can observe of an answer: status, body and headers, minus the clock. */
 // Date and the per-client rate-limit counters change from one request to the next whatever the address: they

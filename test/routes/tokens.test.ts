@@ -4,8 +4,11 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, linkIn, pathOf, waitUntil, type TestApp } from '../helpers/app.js'
-import { exportRowOf, mailsTo, outboxIdle, signUp, signUpAndConfirm, waitForMailTo } from '../helpers/flow.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { mailsTo, waitForMailTo } from '../helpers/smtp.js'
+import { waitUntil } from '../helpers/wait.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
+import { exportRowOf, outboxIdle, signUp, signUpAndConfirm } from '../helpers/flow.js'
 
 const JSON_ACCEPT = { accept: 'application/json' }
 const HTML_ACCEPT = { accept: 'text/html' }

@@ -4,7 +4,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, csvRecords, json, staff, type TestApp } from '../helpers/app.js'
+import { buildTestApp, json, staff, type TestApp } from '../helpers/app.js'
+import { csvRecords } from '../helpers/flow.js'
 
 const count = async (env: TestApp, table: 'subscribers' | 'outbox') =>
   Number((await env.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.raw(table)}`))[0].n)

@@ -3,7 +3,8 @@
 // through a whole journey with SMTP; staff routes never change state on GET.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { ADMIN_TOKEN, buildTestApp, form, json, linkIn, pathOf, staff } from '../helpers/app.js'
+import { ADMIN_TOKEN, buildTestApp, form, json, staff } from '../helpers/app.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
 import { buildLoggedApp } from '../helpers/logs.js'
 
 t.test('pages carry a strict CSP and nosniff; token pages send no referrer', async (t) => {

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { unsubscribeToken } from '../../src/domain/tokens.js'
-import { ADMIN_TOKEN, buildTestApp, json, staff, testDatabase, TOKEN_SECRET } from '../helpers/app.js'
+import { ADMIN_TOKEN, buildTestApp, json, staff, TOKEN_SECRET } from '../helpers/app.js'
+import { testDatabase } from '../helpers/database.js'
 
 const signup = (i: number, headers: Record<string, string> = {}) => {
   const req = json({ email: `visitor${i}@example.org` })

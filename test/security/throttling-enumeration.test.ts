@@ -4,14 +4,13 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildTestApp, form, json, linkIn, pathOf, staff, waitUntil, type TestApp } from '../helpers/app.js'
+import { buildTestApp, form, json, staff, type TestApp } from '../helpers/app.js'
+import { waitUntil } from '../helpers/wait.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
+import { outboxIdle } from '../helpers/flow.js'
 
 const count = async (env: TestApp, table: 'subscribers' | 'outbox') =>
   Number((await env.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.raw(table)}`))[0].n)
-
-/** Waits until the outbox has nothing left to send, so "one mail" means no second one is on its way. */
-const drained = (env: TestApp) => waitUntil(async () =>
-  Number((await env.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM outbox WHERE status IN ('pending', 'sending')`))[0].n) === 0)
 
 t.test('the same address from 20 different clients gets one confirmation mail and the same answer', async (t) => {
   const env = await buildTestApp(t, { TRUST_PROXY: '127.0.0.1' })
@@ -24,7 +23,7 @@ t.test('the same address from 20 different clients gets one confirmation mail an
   t.equal(new Set(answers).size, 1, 'every answer identical')
   t.match(answers[0], /^202 /)
   await env.smtp.waitFor(1)
-  await drained(env)
+  await outboxIdle(env.database)
   t.equal(env.smtp.mails.length, 1, 'one mail')
   t.equal(await count(env, 'outbox'), 1, 'one outbox message')
 })
@@ -37,7 +36,7 @@ t.test('30 concurrent sign-ups of one new address end with one subscriber row an
   t.equal(responses[0].statusCode, 202)
   t.equal(await count(env, 'subscribers'), 1)
   await env.smtp.waitFor(1)
-  await drained(env)
+  await outboxIdle(env.database)
   t.equal(env.smtp.mails.length, 1)
 })
 
