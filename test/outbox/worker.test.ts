@@ -1,14 +1,13 @@
-// The outbox worker under faults injected around a real database and a real SMTP sink: a lost connection while
-// marking a mail sent, a failed pass, and a message no longer wanted when its turn comes (STANDARDS F31–F33).
-import t from 'tap'
+// The outbox worker itself, around a real database and a real SMTP sink: stopping it mid-send (it finishes the send
+// in hand and releases the rest), and faults injected into it: a connection lost while marking a mail sent (the
+// mail is not sent twice), a failed pass (the next poll carries on), a message no longer wanted when its turn comes.
+import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
 import { OutboxWorker } from '../../src/outbox/worker.js'
-import { smtpMailer } from '../../src/mail/transport.js'
+import { smtpMailer, type Mailer } from '../../src/mail/transport.js'
 import type { Database } from '../../src/db/client.js'
 import { buildTestApp, json, type TestApp } from '../helpers/app.js'
 import { waitUntil } from '../helpers/wait.js'
-
-type Tap = { teardown(fn: () => unknown): void }
 
 const connectionLost = () => Object.assign(new Error('connection lost (injected)'), { code: 'CONNECTION_CLOSED' })
 
@@ -27,7 +26,7 @@ function faulty (database: Database) {
   return { database: wrapped, state }
 }
 
-function worker (t: Tap, ctx: TestApp, database: Database, mailer = smtpMailer(ctx.smtp.url, 1)) {
+function worker (t: Pick<Test, 'teardown'>, ctx: TestApp, database: Database, mailer: Mailer = smtpMailer(ctx.smtp.url, 1), concurrency = 2) {
   // Stopped, and its SMTP connections closed, before the sink shuts down.
   t.teardown(() => mailer.close())
   t.teardown(() => w.stop())
@@ -38,7 +37,7 @@ function worker (t: Tap, ctx: TestApp, database: Database, mailer = smtpMailer(c
     confirmTtlHours: 72,
     pollMs: 50,
     batchSize: 10,
-    concurrency: 2,
+    concurrency,
     leaseSeconds: 60,
     retryBaseMs: 50,
     retryMaxMs: 100,
@@ -50,6 +49,28 @@ function worker (t: Tap, ctx: TestApp, database: Database, mailer = smtpMailer(c
 
 const statuses = (database: Database) => database.rows<{ status: string, attempts: number }>(
   sql`SELECT status::text AS status, attempts FROM outbox ORDER BY id`)
+
+t.test('a stopped worker finishes the send in hand and releases the messages it has not started', async (t) => {
+  const ctx = await buildTestApp(t, { WORKER: 'false' })
+  for (const email of ['a@example.org', 'b@example.org', 'c@example.org']) {
+    await ctx.app.inject({ method: 'POST', url: '/subscribe', ...json({ email }) })
+  }
+  const real = smtpMailer(ctx.smtp.url, 1)
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let started = 0
+  // The real SMTP transport, held back on its first message so stop() arrives mid-send.
+  const held = { ...real, async send (m: Parameters<typeof real.send>[0]) { started++; await gate; await real.send(m) } }
+  const w = worker(t, ctx, ctx.database, held, 1)
+  await waitUntil(() => started === 1)
+  const stopping = w.stop()
+  release()
+  await stopping
+  const rows = await statuses(ctx.database)
+  t.same(rows.map((r) => r.status), ['sent', 'pending', 'pending'], 'one sent, two handed back')
+  t.same(rows.map((r) => r.attempts), [1, 0, 0], 'a released claim is not an attempt')
+  t.equal(ctx.smtp.mails.length, 1)
+})
 
 t.test('a connection lost while marking a mail sent is retried: the mail is not sent twice', async (t) => {
   const ctx = await buildTestApp(t, { WORKER: 'false' })

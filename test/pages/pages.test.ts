@@ -1,8 +1,10 @@
-// Pages, branding, language, the embeddable form and the API docs, over HTTP (the browser test covers the rest).
+// The visitor's pages over HTTP: branding (with the accent colour's contrast check), the language picked from
+// Accept-Language, the form's error summary, and the pages for broken links and unknown addresses (the browser test
+// covers the rest).
 import t from 'tap'
 import { loadConfig, ConfigError } from '../../src/config.js'
 import { acceptedLanguages, pickLanguage } from '../../src/messages/index.js'
-import { buildTestApp, form, json, PUBLIC_URL } from '../helpers/app.js'
+import { buildTestApp, form, json } from '../helpers/app.js'
 
 const html = { accept: 'text/html' }
 
@@ -12,17 +14,6 @@ t.test('ACCENT_COLOR must be a hex colour readable as text on white and under wh
   t.equal(loadConfig({ ACCENT_COLOR: '#0B0C0C' }).accentColor, '#0b0c0c')
   t.equal(loadConfig({ ACCENT_COLOR: '#036' }).accentColor, '#036')
   t.equal(loadConfig({}).accentColor, '#1d4ed8')
-})
-
-t.test('ALLOWED_ORIGINS takes origins only; LOGO_URL and PRIVACY_URL must be absolute URLs', async (t) => {
-  t.same(loadConfig({ ALLOWED_ORIGINS: 'https://www.example.gov.uk, http://localhost:8080/' }).allowedOrigins,
-    ['https://www.example.gov.uk', 'http://localhost:8080'])
-  t.throws(() => loadConfig({ ALLOWED_ORIGINS: 'https://www.example.gov.uk/news' }), /ALLOWED_ORIGINS: "https:\/\/www.example.gov.uk\/news" is not an origin/)
-  t.throws(() => loadConfig({ LOGO_URL: '/logo.png' }), /LOGO_URL: must be an absolute http\(s\) URL/)
-  t.throws(() => loadConfig({ PRIVACY_URL: 'javascript:alert(1)' }), /PRIVACY_URL/)
-  t.throws(() => loadConfig({ PAGE_LANGUAGE: 'xx' }), /PAGE_LANGUAGE: must be auto or one of en/)
-  t.equal(loadConfig({ PAGE_LANGUAGE: 'EN' }).pageLanguage, 'en')
-  t.equal(loadConfig({}).pageLanguage, undefined)
 })
 
 t.test('Accept-Language picks a shipped language by quality, region falls back to its language, else English', async (t) => {
@@ -91,80 +82,4 @@ t.test('unknown addresses get an HTML 404 page for browsers and JSON for scripts
   t.match(page.body, '<a href="/">Go to the signup page</a>')
   const api = await app.inject({ url: '/nowhere', headers: { accept: 'application/json' } })
   t.same(api.json(), { error: 'not_found', message: 'There is nothing at this address.' })
-})
-
-t.test('/embed.js is a script any site may load: cross-origin resource policy, cacheable, no cookies', async (t) => {
-  const { app } = await buildTestApp(t)
-  const res = await app.inject({ url: '/embed.js' })
-  t.equal(res.statusCode, 200)
-  t.match(res.headers['content-type'], 'text/javascript')
-  t.equal(res.headers['cross-origin-resource-policy'], 'cross-origin')
-  t.match(res.headers['cache-control'], 'public')
-  t.notOk(res.headers['set-cookie'])
-  t.match(res.body, 'form[data-joinlist]')
-  t.notMatch(res.body, /document\.cookie|localStorage/)
-  t.ok(res.body.length < 4096, `small: ${res.body.length} bytes`)
-  const again = await app.inject({ url: '/embed.js', headers: { 'if-none-match': res.headers.etag as string } })
-  t.equal(again.statusCode, 304)
-})
-
-t.test('CORS: only ALLOWED_ORIGINS may post to /subscribe from JavaScript, and no other route answers cross-origin', async (t) => {
-  const { app } = await buildTestApp(t, { ALLOWED_ORIGINS: 'https://www.council.example' })
-  const preflight = (origin: string, url = '/subscribe') => app.inject({
-    method: 'OPTIONS', url, headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' }
-  })
-  const allowed = await preflight('https://www.council.example')
-  t.equal(allowed.headers['access-control-allow-origin'], 'https://www.council.example')
-  t.match(allowed.headers['access-control-allow-headers'], 'content-type')
-  t.notOk(allowed.headers['access-control-allow-credentials'], 'no cookies')
-  t.notOk((await preflight('https://evil.example')).headers['access-control-allow-origin'])
-  t.notOk((await preflight('https://www.council.example', '/admin/subscribers.csv')).headers['access-control-allow-origin'])
-  const post = await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'a@example.org' }), headers: { ...json({}).headers, origin: 'https://www.council.example' } })
-  t.equal(post.statusCode, 202)
-  t.equal(post.headers['access-control-allow-origin'], 'https://www.council.example')
-})
-
-t.test('/embed shows the copy-paste snippet with this service\'s address', async (t) => {
-  const { app } = await buildTestApp(t, { ALLOWED_ORIGINS: 'https://www.council.example' })
-  const res = await app.inject({ url: '/embed', headers: html })
-  t.equal(res.statusCode, 200)
-  t.match(res.body, `&lt;form method=&quot;post&quot; action=&quot;${PUBLIC_URL}/subscribe&quot; data-joinlist&gt;`)
-  t.match(res.body, `&lt;script src=&quot;${PUBLIC_URL}/embed.js&quot; defer&gt;&lt;/script&gt;`)
-  t.match(res.body, 'https://www.council.example')
-})
-
-t.test('/openapi.json describes every public and staff endpoint with its errors, and /docs lists them', async (t) => {
-  const { app } = await buildTestApp(t)
-  const doc = (await app.inject({ url: '/openapi.json' })).json()
-  t.equal(doc.openapi, '3.1.0')
-  const expect: Record<string, string[]> = {
-    'post /subscribe': ['202', '303', '400', '413', '415', '429', '503'],
-    'post /confirm/{token}': ['200', '404', '410', '429', '503'],
-    'post /unsubscribe/{token}': ['200', '404', '413', '429', '503'],
-    'get /confirm/{token}': ['200', '404'],
-    'get /unsubscribe/{token}': ['200', '404'],
-    'get /admin/subscribers.csv': ['200', '400', '401', '503'],
-    'get /admin': ['200', '401', '503'],
-    'get /admin/mail-preview/{template}': ['200', '400', '401', '404', '503'],
-    'get /admin/subscribers/{email}': ['200', '400', '401', '404', '503'],
-    'delete /admin/subscribers/{email}': ['200', '400', '401', '503'],
-    'get /admin/consent-texts/{version}': ['200', '400', '401', '404', '503'],
-    'get /': ['200'],
-    'get /embed.js': ['200'],
-    'get /healthz': ['200'],
-    'get /readyz': ['200', '503']
-  }
-  for (const [key, statuses] of Object.entries(expect)) {
-    const [method, path] = key.split(' ')
-    const op = doc.paths[path]?.[method]
-    t.ok(op?.summary, `${key} has a summary`)
-    t.same(Object.keys(op?.responses ?? {}).sort(), statuses.sort(), `${key} answers`)
-    for (const status of statuses) t.not(op.responses[status].description, 'Default Response', `${key} ${status} is described`)
-  }
-  t.same(doc.paths['/subscribe'].post.requestBody.content['application/json'].schema.required, ['email'], 'from the zod schema')
-  t.same(doc.paths['/admin'].get.security, [{ bearer: [] }, { basic: [] }])
-  const docs = await app.inject({ url: '/docs', headers: html })
-  t.equal(docs.statusCode, 200)
-  t.match(docs.body, '<code>POST /subscribe</code>')
-  t.match(docs.body, '<code>GET /admin/subscribers.csv</code>')
 })

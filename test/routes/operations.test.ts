@@ -1,10 +1,9 @@
-// Staff view of the outbox (dead letters, retry) and GET /metrics, over HTTP with a real SMTP sink (STANDARDS F32).
+// The operating endpoints over HTTP with a real SMTP sink: the staff view of the outbox (dead messages with masked
+// addresses, retrying one or all of them) and GET /metrics in Prometheus text format.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, json, staff, testConfig } from '../helpers/app.js'
+import { buildTestApp, json, staff } from '../helpers/app.js'
 import { waitUntil } from '../helpers/wait.js'
-import { OutboxWorker } from '../../src/outbox/worker.js'
-import { smtpMailer } from '../../src/mail/transport.js'
 import type { Database } from '../../src/db/client.js'
 
 const METRICS_TOKEN = 'metrics-secret-for-tests-0123456789abcd'
@@ -57,18 +56,6 @@ t.test('retry-all requeues every dead message', async (t) => {
   t.same(mails.map((m) => m.envelope.to[0]).sort(), ['one@example.org', 'two@example.org'])
 })
 
-t.test('a 451 is retried with backoff and the mail arrives once', async (t) => {
-  const { app, smtp, database } = await buildTestApp(t)
-  smtp.failWith = 451
-  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'later@example.org' }) })
-  await waitUntil(async () => ((await outboxRows(database))[0]?.attempts ?? 0) >= 2, 10_000, () => 'no retry seen')
-  smtp.failWith = undefined
-  await smtp.waitFor(1)
-  await waitUntil(async () => (await outboxRows(database))[0].status === 'sent')
-  t.equal(smtp.mails.length, 1)
-  t.notOk((await outboxRows(database))[0].has_payload, 'the token is wiped once sent')
-})
-
 t.test('staff outbox endpoints need the staff token, and a bad id is a 400', async (t) => {
   const { app } = await buildTestApp(t)
   t.equal((await app.inject({ url: '/admin/outbox' })).statusCode, 401)
@@ -101,41 +88,4 @@ t.test('/metrics reports outbox backlog, dead count and subscribers by status in
 
   const { app: closed } = await buildTestApp(t, { ADMIN_TOKEN: '' })
   t.equal((await closed.inject({ url: '/metrics' })).statusCode, 503, 'closed when no token is configured')
-})
-
-t.test('a stopped worker finishes the send in hand and releases the messages it has not started', async (t) => {
-  const { app, smtp, database } = await buildTestApp(t, { WORKER: 'false' })
-  for (const email of ['a@example.org', 'b@example.org', 'c@example.org']) {
-    await app.inject({ method: 'POST', url: '/subscribe', ...json({ email }) })
-  }
-  const real = smtpMailer(smtp.url, 1)
-  t.teardown(() => real.close())
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => { release = resolve })
-  let started = 0
-  // The real SMTP transport, held back on its first message so stop() arrives mid-send.
-  const mailer = { kind: 'smtp' as const, close: () => {}, async send (m: Parameters<typeof real.send>[0]) { started++; await gate; await real.send(m) } }
-  const config = testConfig()
-  const worker = new OutboxWorker(database, mailer, app.log, {
-    publicUrl: config.publicUrl,
-    mail: app.mailSettings,
-    tokenSecret: config.tokenSecret,
-    confirmTtlHours: 72,
-    pollMs: 50,
-    batchSize: 10,
-    concurrency: 1,
-    leaseSeconds: 60,
-    retryBaseMs: 50,
-    retryMaxMs: 100,
-    maxAttempts: 5
-  })
-  worker.start()
-  await waitUntil(() => started === 1)
-  const stopping = worker.stop()
-  release()
-  await stopping
-  const rows = await outboxRows(database)
-  t.same(rows.map((r) => r.status), ['sent', 'pending', 'pending'], 'one sent, two handed back')
-  t.same(rows.map((r) => r.attempts), [1, 0, 0], 'a released claim is not an attempt')
-  t.equal(smtp.mails.length, 1)
 })

@@ -1,5 +1,6 @@
-// The precomputed security headers are exactly what @fastify/helmet sends for the same options, on every route,
-// and a route can still override one of them (issue #5 replaced the per-request helmet run).
+// Security headers: a strict Content-Security-Policy (no script at all), nosniff, and no Referer from pages whose URL
+// carries a token (OWASP Forgot Password Cheat Sheet). They are computed once at start, and must be exactly what
+// @fastify/helmet would send for the same options, on every route, with a route still able to override one.
 import t from 'tap'
 import Fastify from 'fastify'
 import fastifyHelmet from '@fastify/helmet'
@@ -54,4 +55,26 @@ t.test('a route can still override one of them', async (t) => {
   t.equal(res.headers['cross-origin-resource-policy'], 'cross-origin')
   t.equal(res.headers['referrer-policy'], 'no-referrer')
   await app.close()
+})
+
+t.test('pages carry a strict CSP and nosniff; token pages send no referrer', async (t) => {
+  const { app } = await buildTestApp(t)
+  const home = await app.inject({ url: '/', headers: { accept: 'text/html' } })
+  const csp = String(home.headers['content-security-policy'])
+  t.match(csp, /default-src 'none'/)
+  t.match(csp, /script-src 'none'/, 'no script runs on our pages')
+  t.notMatch(csp, /script-src[^;]*'self'/)
+  t.notMatch(csp, /unsafe-eval/)
+  t.match(csp, /frame-ancestors 'none'/)
+  t.match(csp, /form-action 'self'/)
+  t.match(csp, /base-uri 'none'/)
+  t.equal(home.headers['x-content-type-options'], 'nosniff')
+  const token = 'A'.repeat(43)
+  const unsub = `00000000-0000-4000-8000-000000000000.${'B'.repeat(43)}`
+  for (const [method, url] of [['GET', `/confirm/${token}`], ['POST', `/confirm/${token}`], ['GET', `/unsubscribe/${unsub}`], ['POST', `/unsubscribe/${unsub}`]] as const) {
+    const res = await app.inject({ method, url, headers: { accept: 'text/html' } })
+    t.equal(res.headers['referrer-policy'], 'no-referrer', `${method} ${url.slice(0, 12)}…`)
+    t.match(String(res.headers['content-security-policy']), /default-src 'none'/)
+    t.equal(res.headers['x-content-type-options'], 'nosniff')
+  }
 })
