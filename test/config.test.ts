@@ -110,6 +110,7 @@ function runServer (env: Record<string, string>): Promise<{ code: number | null,
     let stderr = ''
     child.stdout.on('data', (d) => { stdout += d })
     child.stderr.on('data', (d) => { stderr += d })
+    // A guard, not a wait: a server that does not exit on a bad variable fails the test instead of hanging it.
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
     child.on('error', reject)
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })

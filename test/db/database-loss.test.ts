@@ -62,6 +62,7 @@ t.test('a statement that runs past the deadline is ended by PostgreSQL itself, s
   const { url } = await testDatabase(t)
   const database = await openDatabase({ databaseUrl: url, poolSize: 1, queryTimeoutMs: 300 })
   t.teardown(() => database.close())
+  // pg_sleep: a statement that outlasts the 300 ms deadline is the situation under test.
   const err = await database.rows(sql`
     WITH added AS (
       INSERT INTO subscribers (email, email_normalized) VALUES ('slow@example.org', 'slow@example.org') RETURNING id
@@ -77,6 +78,7 @@ t.test('an export starts on a pool with no open connection, may run past the que
   const { url } = await testDatabase(t)
   const database = await openDatabase({ databaseUrl: url, poolSize: 1, queryTimeoutMs: 300 })
   t.teardown(() => database.close())
+  // pg_sleep: an export that outlasts the 300 ms query deadline is the situation under test.
   const copy = await database.copyOut('COPY (SELECT g, pg_sleep(0.2) FROM generate_series(1, 3) g) TO STDOUT WITH (FORMAT csv)', {})
   let text = ''
   for await (const chunk of copy.stream) text += String(chunk)

@@ -5,6 +5,7 @@ import { buildTestApp, form, json, staff } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { linkIn, pathOf } from '../helpers/mail.js'
 import { csvRecords } from '../helpers/flow.js'
+import { waitUntil } from '../helpers/wait.js'
 import { ensureConsentText, sha256Hex } from '../../src/domain/consent.js'
 import { CsvRecordCounter } from '../../src/domain/ledger.js'
 
@@ -119,14 +120,11 @@ t.test('every export is in the ledger with who, when, filters and row count', as
   t.equal(csvRecords(res.body).length, 3)
   const basic = `Basic ${Buffer.from('jo.staff:staff-secret-for-tests-0123456789abcdef').toString('base64')}`
   await app.inject({ url: '/admin/subscribers.csv', headers: { authorization: basic } })
-  let exports: { details: Record<string, unknown>, occurred_at: string }[] = []
+  const exports = () => database.rows<{ details: Record<string, unknown> }>(sql`SELECT details FROM consent_events WHERE type = 'export' ORDER BY id`)
   // The row count is written once the stream has ended, just after the response.
-  for (let i = 0; i < 100; i++) {
-    exports = await database.rows(sql`SELECT details, occurred_at FROM consent_events WHERE type = 'export' ORDER BY id`)
-    if (exports.length === 2 && exports.every((e) => 'rows' in e.details)) break
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  t.same(exports.map((e) => e.details), [
+  await waitUntil(async () => { const e = await exports(); return e.length === 2 && e.every((x) => 'rows' in x.details) }, 10_000,
+    () => 'both exports on record with their row counts')
+  t.same((await exports()).map((e) => e.details), [
     { actor: 'admin-token', filters: { status: 'pending', since: '2020-01-01T00:00:00.000Z' }, rows: 3 },
     { actor: 'basic:jo.staff', filters: { status: 'confirmed', since: null }, rows: 0 }
   ])

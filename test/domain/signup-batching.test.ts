@@ -1,7 +1,7 @@
 // Sign-ups that arrive together are written to the database together (src/domain/subscribers.ts, SignupWriter):
 // each still gets its own row, confirmation mail, working link and consent record; a batch that fails stores
 // nothing and tells every sign-up in it to try again; and a pooled connection the database dropped is retried.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
 import { openDatabase } from '../../src/db/client.js'
@@ -10,15 +10,26 @@ import { testDatabase } from '../helpers/database.js'
 import { waitForMailTo } from '../helpers/smtp.js'
 import { linkIn, pathOf } from '../helpers/mail.js'
 import { exportRows, outboxIdle } from '../helpers/flow.js'
+import { waitUntil } from '../helpers/wait.js'
 
 /** Another session locks the subscribers table against writes until release(). */
-async function holdTable (t: { teardown(fn: () => unknown): void }, url: string) {
-  const blocker = postgres(url, { max: 1, onnotice: () => {} })
+async function holdTable (t: Pick<Test, 'teardown'>, url: string) {
+  // Two connections: the session holding the lock, and one to watch who waits for it (outside that session's
+  // transaction, which would see pg_stat_activity as it was when the transaction began).
+  const blocker = postgres(url, { max: 2, onnotice: () => {} })
   t.teardown(() => blocker.end())
   const session = await blocker.reserve()
   await session`BEGIN`
   await session`LOCK TABLE subscribers IN EXCLUSIVE MODE`
-  return { async release () { await session`ROLLBACK`; session.release() } }
+  return {
+    /** Whether one of the app's statements is waiting for the lock. */
+    async waitedOn () {
+      const [{ n }] = await blocker<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'joinlist' AND wait_event_type = 'Lock'`
+      return n > 0
+    },
+    async release () { await session`ROLLBACK`; session.release() }
+  }
 }
 
 const postgresOnly = process.env.DATABASE_URL ? {} : { skip: 'needs DATABASE_URL (the embedded database has no other sessions)' }
@@ -33,7 +44,11 @@ t.test('sign-ups arriving while the database is busy each get their own row, mai
   const pending = Promise.all(people.map((p, i) => app.inject({
     method: 'POST', url: '/subscribe', ...(i % 2 ? json(p) : form(p))
   })))
-  if (busy) setTimeout(() => { busy.release().catch(() => {}) }, 1000)
+  if (busy) {
+    // Once a sign-up batch waits on the lock, the sign-ups arriving behind it queue up: then the database is free.
+    await waitUntil(() => busy.waitedOn(), 10_000, () => 'a sign-up batch to wait for the locked table')
+    await busy.release()
+  }
   const answers = await pending
   t.same(answers.map((a) => a.statusCode), people.map((_, i) => i % 2 ? 202 : 303), 'every sign-up answered')
 

@@ -5,7 +5,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { sql } from 'drizzle-orm'
 import { buildTestApp, json, staff, type TestApp } from '../helpers/app.js'
-import { csvRecords } from '../helpers/flow.js'
+import { csvRecords, outboxIdle } from '../helpers/flow.js'
 
 const count = async (env: TestApp, table: 'subscribers' | 'outbox') =>
   Number((await env.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.raw(table)}`))[0].n)
@@ -152,6 +152,6 @@ t.test('1,200 generated bad requests across every public endpoint: no 5xx, no ro
   t.comment(`statuses: ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ')}`)
   t.equal(await count(env, 'subscribers'), 0, 'no subscriber row')
   t.equal(await count(env, 'outbox'), 0, 'no outbox message')
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await outboxIdle(env.database)
   t.equal(env.smtp.mails.length, 0, 'no mail')
 })
