@@ -1,5 +1,6 @@
 // Drill: kill -9 right after the 202s, while the worker is mid-send; a restart delivers everything, and the
-// messages the dead process had claimed are reclaimed once their lease runs out (STANDARDS F31, F34).
+// messages the dead process had claimed are reclaimed once their lease runs out. The subscriber row and its mail
+// are written in one transaction, and claims are leased, so a dead worker loses nothing.
 import t from 'tap'
 import { startSmtp } from '../test/helpers/smtp.js'
 import { waitUntil } from '../test/helpers/wait.js'

@@ -1,4 +1,4 @@
-// Drill: SIGTERM while requests and sends are in flight (STANDARDS F35): the in-flight request finishes, a new one
+// Drill: SIGTERM while requests and sends are in flight: the in-flight request finishes, a new one
 // gets 503 with Connection: close, the worker finishes what it is sending and hands back the rest, exit code 0.
 import http from 'node:http'
 import net from 'node:net'

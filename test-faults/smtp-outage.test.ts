@@ -1,4 +1,5 @@
-// Drill: the SMTP server is gone for 30 s while 200 sign-ups arrive (STANDARDS F31, F32).
+// Drill: the SMTP server is gone for 30 s while 200 sign-ups arrive: every sign-up still gets 202 and its mail once
+// the server is back; a temporary refusal (451) is retried, a permanent one (550) waits, dead, for staff to retry.
 import t from 'tap'
 import { staff } from '../test/helpers/app.js'
 import { startSmtp } from '../test/helpers/smtp.js'

@@ -1,4 +1,4 @@
-// Drill: two instances, two workers, one PostgreSQL (STANDARDS F34): started together on an empty database they
+// Drill: two instances, two workers, one PostgreSQL: started together on an empty database they
 // migrate once; 1,000 sign-ups spread over both give exactly 1,000 mails (SKIP LOCKED claims, no double send).
 import { readFileSync } from 'node:fs'
 import t from 'tap'

@@ -1,4 +1,4 @@
-// The staff command line (issue #7): show, erase, export and purge, with the same ledger records as over HTTP.
+// The staff command line: show, erase, export and purge, with the same ledger records as over HTTP.
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -125,7 +125,7 @@ async function run () {
     await page.getByRole('heading', { name: "You're unsubscribed" }).waitFor()
     t.match(await page.textContent('main'), /You won't hear from Policy Notes again/)
     await audit(page, 'unsubscribed')
-    // The same link again, this time asking for the data to be deleted too (issue #7's button).
+    // The same link again, this time asking for the data to be deleted too (the erasure button).
     await page.goto(linkFrom(welcome, '/unsubscribe/'))
     await page.getByRole('button', { name: 'Unsubscribe and delete my data' }).click()
     await page.getByRole('heading', { name: 'Your data is deleted' }).waitFor()

@@ -1,4 +1,5 @@
-// Proof of consent: versioned consent texts, the append-only consent ledger, and the export's audit trail (issue #7).
+// Proof of consent: versioned consent texts (a copy of the wording each person was shown, as EDPB Guidelines 05/2020
+// ¶108 ask), the append-only consent ledger, and the export's audit trail.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { buildTestApp, form, json, staff } from '../helpers/app.js'

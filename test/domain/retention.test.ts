@@ -1,4 +1,4 @@
-// Retention (STANDARDS E28): unconfirmed sign-ups are deleted after PENDING_RETENTION_DAYS with their token, IP and
+// Retention, keeping personal data no longer than needed (GDPR Art. 5(1)(e)): unconfirmed sign-ups are deleted after PENDING_RETENTION_DAYS with their token, IP and
 // user agent, by the server's own timer (one instance at a time) and by `npm run purge`; expired tokens are cleared.
 import t from 'tap'
 import postgres from 'postgres'

@@ -1,5 +1,6 @@
 // DKIM: mails signed with the configured key verify with a real DKIM verifier (mailauth) against the DNS record
-// an operator would publish, and the signature covers the RFC 8058 headers (STANDARDS A2).
+// an operator would publish, and the signature covers the one-click unsubscribe headers, List-Unsubscribe and List-Unsubscribe-Post
+// (RFC 8058 §4).
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

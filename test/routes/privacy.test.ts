@@ -1,5 +1,6 @@
-// Data-subject rights over HTTP and SMTP: subject access, erasure (staff and self-service), suppression and the
-// resubscribe rules (issue #7, STANDARDS E29–E30).
+// Data-subject rights over HTTP and SMTP: subject access, erasure (staff and self-service), a suppression entry
+// instead of deletion after an objection (ICO, "Respect people's preferences"), and the resubscribe rules (GDPR
+// Art. 7(3), 15, 17).
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { buildTestApp, form, json, staff, type TestApp, TOKEN_SECRET } from '../helpers/app.js'

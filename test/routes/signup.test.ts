@@ -1,6 +1,7 @@
-// POST /subscribe as visitors and scripts see it: one answer for every address state (STANDARDS C16), who gets a
-// confirmation mail, address identity (B15), validation errors for JSON and for the HTML form, and links that
-// never come from the Host header (A10).
+// POST /subscribe as visitors and scripts see it: one answer for every address state, so nobody learns who is on the
+// list (OWASP Authentication Cheat Sheet; CWE-204), who gets a confirmation mail, address identity (letter case),
+// validation errors for JSON and for the HTML form, and links that never come from the Host header (OWASP Forgot
+// Password Cheat Sheet).
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildTestApp, form, json, PUBLIC_URL, type TestApp } from '../helpers/app.js'

@@ -1,6 +1,7 @@
-// The links in mails: confirm and unsubscribe. GET and HEAD never change state (STANDARDS D26, A4); POST does,
-// and repeats are harmless; expired, tampered and random tokens get one generic answer (A6, C24); the RFC 8058
-// one-click POST answers 200 without a redirect in both encodings (A3); unsubscribing stops queued mail (A5).
+// The links in mails: confirm and unsubscribe. GET and HEAD never change state, because mail security scanners fetch
+// every link (RFC 8058 §1); POST does, and repeats are harmless; expired, tampered and random tokens get one generic
+// answer (RFC 8058 §3.1, §6); the one-click POST answers 200 without a redirect, urlencoded or multipart (RFC 8058
+// §3.1, §3.2); unsubscribing stops mail already queued (Google and Yahoo: honour it before the next send).
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
@@ -40,7 +41,7 @@ t.test('GET and HEAD on a confirmation link show a page and change nothing', asy
   const get = await ta.app.inject({ url: confirmPath, headers: HTML_ACCEPT })
   t.equal(get.statusCode, 200)
   t.match(get.body, /<button type="submit">Confirm subscription<\/button>/)
-  t.equal(get.headers['referrer-policy'], 'no-referrer', 'the token does not leak through Referer (STANDARDS C25)')
+  t.equal(get.headers['referrer-policy'], 'no-referrer', 'the token does not leak through Referer')
   const head = await ta.app.inject({ method: 'HEAD', url: confirmPath })
   t.equal(head.statusCode, 200)
   // A scanner that does not ask for HTML gets the same page: the button still needs a person.

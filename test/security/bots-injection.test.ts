@@ -1,4 +1,4 @@
-// Bots and injection (issue #3 items 4 and 6; STANDARDS C21, C22): a honeypot, a signed minimum time to submit
+// Bots and injection (OWASP ASVS 5.0 1.3.11; Unvalidated Redirects Cheat Sheet): a honeypot, a signed minimum time to submit
 // and a domain blocklist each drop a sign-up behind the normal success answer; names are escaped in pages and
 // mails and can never add a header; a redirect goes only to this site or an allowed origin.
 import { mkdtempSync, writeFileSync } from 'node:fs'

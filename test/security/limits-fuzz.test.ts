@@ -1,4 +1,4 @@
-// Body and protocol limits (issue #3 item 7): 413 over 16 KiB, 400 for malformed JSON, 415 for other types,
+// Body and protocol limits: 413 over 16 KiB, 400 for malformed JSON, 415 for other types,
 // unknown fields ignored, wrong methods 404; then a fuzz run of generated bad requests against every public
 // endpoint: never a 5xx, never a row or a mail.
 import t from 'tap'
@@ -72,7 +72,7 @@ t.test('wrong methods get 404 with the JSON error shape, never a 5xx or a state 
     t.ok([404, 405].includes(res.statusCode), `${method} ${url} → ${res.statusCode}`)
     t.equal(res.json().error, res.statusCode === 404 ? 'not_found' : 'method_not_allowed')
   }
-  // OPTIONS /subscribe is the CORS preflight (issue #4): without an Origin it is refused, never a 5xx or a 2xx.
+  // OPTIONS /subscribe is the CORS preflight of the embedded form: without an Origin it is refused, never a 5xx or a 2xx.
   const preflight = await env.app.inject({ method: 'OPTIONS', url: '/subscribe', headers: { accept: 'application/json' } })
   t.equal(preflight.statusCode, 400, 'a preflight without an Origin is refused')
 })

@@ -1,4 +1,4 @@
-// Per-client rate limits (STANDARDS C17–C19): 429 with Retry-After, shared through Redis by several
+// Per-client rate limits (OWASP ASVS 5.0 2.4.1): 429 with Retry-After, shared through Redis by several
 // instances, keyed on the real client (a forged X-Forwarded-For changes nothing), and never in the way of
 // RFC 8058 one-click unsubscribes; plus the lockout after failed staff logins.
 import { randomBytes } from 'node:crypto'

@@ -1,4 +1,4 @@
-// List-bombing and enumeration (STANDARDS C16, C17): one address gets at most one confirmation mail per
+// List-bombing and enumeration (OWASP Forgot Password and Authentication Cheat Sheets): one address gets at most one confirmation mail per
 // cooldown however many clients ask, concurrent duplicates make one row, and the answer to a sign-up is the
 // same whatever state the address is in.
 import t from 'tap'
@@ -69,7 +69,7 @@ async function states (env: TestApp, tag: string) {
   const welcome = smtp.mails.filter((m) => m.envelope.to[0] === `left-${tag}@example.org`)[1]
   const res = await app.inject({ method: 'POST', url: pathOf(linkIn(welcome, '/unsubscribe/')), payload: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
   if (res.statusCode !== 200) throw new Error('unsubscribe failed')
-  // Suppressed: erased by staff (issue #7), only a hash is kept so it is never mailed again.
+  // Suppressed: erased by staff, only a hash is kept so it is never mailed again.
   await sign(`erased-${tag}@example.org`)
   const erased = await app.inject({ method: 'DELETE', url: `/admin/subscribers/erased-${tag}@example.org`, headers: staff })
   if (erased.statusCode !== 200) throw new Error(`erasure failed: ${erased.statusCode}`)
