@@ -25,6 +25,8 @@ t.test('two instances started together on an empty database migrate once and sen
   t.equal(sink.mails.length, 1000, 'exactly 1,000 mails')
   t.equal(new Set(sink.mails.map((m) => m.parsed.messageId)).size, 1000, '1,000 distinct Message-IDs')
   const sentBy = (s: typeof a) => s.logs.filter((l) => l.msg === 'mail sent').length
+  // A server's log line can reach us a moment after the sent mark it follows: wait for the lines to catch up.
+  await waitUntil(() => sentBy(a) + sentBy(b) >= 1000, 10_000, () => `${sentBy(a) + sentBy(b)} 'mail sent' log lines`)
   t.comment(`instance a sent ${sentBy(a)}, instance b sent ${sentBy(b)}`)
   t.equal(sentBy(a) + sentBy(b), 1000, 'the two workers together sent each message once')
   t.equal(checkDelivery(t, addresses, sink), 0, 'no redelivery at all without a crash')

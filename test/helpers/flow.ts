@@ -20,6 +20,12 @@ export async function outboxIdle (database: Database, timeoutMs = 10_000): Promi
   }, timeoutMs, () => 'the outbox to have nothing pending')
 }
 
+/** How many rows a table holds, for "nothing was stored" and "one row, not two". */
+export async function rowCount (database: Database, table: 'subscribers' | 'outbox'): Promise<number> {
+  const [row] = await database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.raw(table)}`)
+  return Number(row.n)
+}
+
 export async function signUp (app: TestApp['app'], email: string, extra: Record<string, string> = {}) {
   const res = await app.inject({ method: 'POST', url: '/subscribe', ...json({ email, ...extra }) })
   if (res.statusCode !== 202) throw new Error(`sign-up of ${email} answered ${res.statusCode}: ${res.body}`)

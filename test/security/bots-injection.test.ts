@@ -5,14 +5,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { sql } from 'drizzle-orm'
 import { buildTestApp, form, json, type TestApp } from '../helpers/app.js'
+import { rowCount } from '../helpers/flow.js'
 import { buildLoggedApp } from '../helpers/logs.js'
 
-const rowCount = async (env: TestApp) =>
-  Number((await env.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM subscribers`))[0].n)
-const outboxCount = async (env: TestApp) =>
-  Number((await env.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM outbox`))[0].n)
 const botLines = (lines: Record<string, unknown>[]) => lines.filter((l) => l.msg === 'sign-up dropped as a likely bot')
 
 /** The signed timestamp from the hosted form. */
@@ -38,9 +34,9 @@ t.test('a filled honeypot gets the normal answer, and no row, no mail, one log l
   const viaForm = await env.app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'bot2@example.org', website: 'x' }) })
   t.equal(viaForm.statusCode, 303)
   t.equal(viaForm.headers.location, '/subscribe/thanks')
-  t.equal(await rowCount(env), 1, 'only the real sign-up is stored')
+  t.equal(await rowCount(env.database, 'subscribers'), 1, 'only the real sign-up is stored')
   await env.smtp.waitFor(1)
-  t.equal(await outboxCount(env), 1)
+  t.equal(await rowCount(env.database, 'outbox'), 1)
   const lines = botLines(env.logLines())
   t.equal(lines.length, 2, 'one line per dropped sign-up')
   t.match(lines[0], { reason: 'honeypot' })
@@ -61,7 +57,7 @@ t.test('a form sent too fast or with a tampered timestamp is dropped; a missing 
     const res = await env.app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'forged@example.org', form_started: bad }) })
     t.equal(res.statusCode, 303, 'the usual answer')
   }
-  t.equal(await rowCount(env), 0, 'nothing stored')
+  t.equal(await rowCount(env.database, 'subscribers'), 0, 'nothing stored')
   t.same(botLines(env.logLines()).map((l) => l.reason),
     ['form-stamp-too-fast', 'form-stamp-tampered', 'form-stamp-tampered', 'form-stamp-tampered', 'form-stamp-tampered'])
 
@@ -70,7 +66,7 @@ t.test('a form sent too fast or with a tampered timestamp is dropped; a missing 
   t.equal(human.statusCode, 303)
   const api = await env.app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'api@example.org' }) })
   t.equal(api.statusCode, 202)
-  t.equal(await rowCount(env), 2, 'a person who took their time, and an API call without a stamp')
+  t.equal(await rowCount(env.database, 'subscribers'), 2, 'a person who took their time, and an API call without a stamp')
 })
 
 t.test('addresses at blocklisted domains (and their subdomains) get the normal answer and nothing is stored', async (t) => {
@@ -82,10 +78,10 @@ t.test('addresses at blocklisted domains (and their subdomains) get the normal a
     const res = await env.app.inject({ method: 'POST', url: '/subscribe', ...json({ email }) })
     t.equal(res.statusCode, 202, email)
   }
-  t.equal(await rowCount(env), 0)
+  t.equal(await rowCount(env.database, 'subscribers'), 0)
   t.equal(botLines(env.logLines()).filter((l) => l.reason === 'blocklist').length, 5)
   await env.app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'ok@notmailinator.com' }) })
-  t.equal(await rowCount(env), 1, 'a domain that merely ends with the same letters is not blocked')
+  t.equal(await rowCount(env.database, 'subscribers'), 1, 'a domain that merely ends with the same letters is not blocked')
 })
 
 t.test('a name with markup is escaped in the page and in the HTML mail', async (t) => {
@@ -119,7 +115,7 @@ t.test('CR/LF or control characters in name or source are a 400 and never reach 
     const viaForm = await env.app.inject({ method: 'POST', url: '/subscribe', ...form(body) })
     t.equal(viaForm.statusCode, 400, 'form too')
   }
-  t.equal(await rowCount(env), 0)
+  t.equal(await rowCount(env.database, 'subscribers'), 0)
   // A name that only looks like a header stays in the display name: one recipient, no Bcc.
   await env.app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'plain@example.org', name: 'x Bcc: a@evil.example' }) })
   const [mail] = await env.smtp.waitFor(1)

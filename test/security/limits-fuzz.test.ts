@@ -3,12 +3,8 @@
 // endpoint: never a 5xx, never a row or a mail.
 import t from 'tap'
 import fc from 'fast-check'
-import { sql } from 'drizzle-orm'
-import { buildTestApp, json, staff, type TestApp } from '../helpers/app.js'
-import { csvRecords, outboxIdle } from '../helpers/flow.js'
-
-const count = async (env: TestApp, table: 'subscribers' | 'outbox') =>
-  Number((await env.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.raw(table)}`))[0].n)
+import { buildTestApp, json, staff } from '../helpers/app.js'
+import { csvRecords, outboxIdle, rowCount } from '../helpers/flow.js'
 
 t.test('a body over 16 KiB is a 413, as JSON, form or multipart, on every route that takes a body', async (t) => {
   const env = await buildTestApp(t)
@@ -25,7 +21,7 @@ t.test('a body over 16 KiB is a 413, as JSON, form or multipart, on every route 
       if (expected === 413) t.match(res.json(), { error: 'body_too_large', message: /16 KiB/ })
     }
   }
-  t.equal(await count(env, 'subscribers'), 0)
+  t.equal(await rowCount(env.database, 'subscribers'), 0)
 })
 
 t.test('malformed JSON is a 400, other content types a 415, with the JSON error shape', async (t) => {
@@ -45,7 +41,7 @@ t.test('malformed JSON is a 400, other content types a 415, with the JSON error 
   const wrongType = await env.app.inject({ method: 'POST', url: '/subscribe', ...json({ email: ['a@example.org'] }) })
   t.equal(wrongType.statusCode, 400, 'email as an array')
   t.match(wrongType.json(), { error: 'invalid_field', field: 'email' })
-  t.equal(await count(env, 'subscribers'), 0)
+  t.equal(await rowCount(env.database, 'subscribers'), 0)
 })
 
 t.test('unknown fields are ignored, consistently: they can neither set state nor fail the request', async (t) => {
@@ -150,8 +146,8 @@ t.test('1,200 generated bad requests across every public endpoint: no 5xx, no ro
   }), { numRuns: 1200, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), endOnFailure: true, includeErrorInReport: true })
   t.ok(sent >= 1000, `${sent} requests sent`)
   t.comment(`statuses: ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ')}`)
-  t.equal(await count(env, 'subscribers'), 0, 'no subscriber row')
-  t.equal(await count(env, 'outbox'), 0, 'no outbox message')
+  t.equal(await rowCount(env.database, 'subscribers'), 0, 'no subscriber row')
+  t.equal(await rowCount(env.database, 'outbox'), 0, 'no outbox message')
   await outboxIdle(env.database)
   t.equal(env.smtp.mails.length, 0, 'no mail')
 })

@@ -7,10 +7,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildTestApp, form, json, staff, type TestApp } from '../helpers/app.js'
 import { waitUntil } from '../helpers/wait.js'
 import { linkIn, pathOf } from '../helpers/mail.js'
-import { outboxIdle } from '../helpers/flow.js'
-
-const count = async (env: TestApp, table: 'subscribers' | 'outbox') =>
-  Number((await env.database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${sql.raw(table)}`))[0].n)
+import { outboxIdle, rowCount } from '../helpers/flow.js'
 
 t.test('the same address from 20 different clients gets one confirmation mail and the same answer', async (t) => {
   const env = await buildTestApp(t, { TRUST_PROXY: '127.0.0.1' })
@@ -25,7 +22,7 @@ t.test('the same address from 20 different clients gets one confirmation mail an
   await env.smtp.waitFor(1)
   await outboxIdle(env.database)
   t.equal(env.smtp.mails.length, 1, 'one mail')
-  t.equal(await count(env, 'outbox'), 1, 'one outbox message')
+  t.equal(await rowCount(env.database, 'outbox'), 1, 'one outbox message')
 })
 
 t.test('30 concurrent sign-ups of one new address end with one subscriber row and one mail', async (t) => {
@@ -34,7 +31,7 @@ t.test('30 concurrent sign-ups of one new address end with one subscriber row an
     env.app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'Race@Example.org', name: 'Race' }) })))
   t.same([...new Set(responses.map((r) => `${r.statusCode} ${r.body}`))].length, 1, 'all 30 answers identical')
   t.equal(responses[0].statusCode, 202)
-  t.equal(await count(env, 'subscribers'), 1)
+  t.equal(await rowCount(env.database, 'subscribers'), 1)
   await env.smtp.waitFor(1)
   await outboxIdle(env.database)
   t.equal(env.smtp.mails.length, 1)
