@@ -1,12 +1,15 @@
 // Drill: kill -9 right after the 202s, while the worker is mid-send; a restart delivers everything, and the
-// messages the dead process had claimed are reclaimed once their lease runs out (STANDARDS F31, F34).
+// messages the dead process had claimed are reclaimed once their lease runs out. The subscriber row and its mail
+// are written in one transaction, and claims are leased, so a dead worker loses nothing.
 import t from 'tap'
-import { checkDelivery, drillDatabase, outboxState, pool, signup, smtpSink, startServer, waitUntil } from './harness.js'
+import { startSmtp } from '../test/helpers/smtp.js'
+import { waitUntil } from '../test/helpers/wait.js'
+import { checkDelivery, drillDatabase, outboxState, pool, signup, startServer } from './harness.js'
 
 t.test('kill -9 mid-send loses nothing: after a restart every accepted sign-up gets its mail, claimed ones after the lease', async (t) => {
   const db = await drillDatabase(t)
   // A slow mail server, so the kill lands while messages are claimed and on the wire.
-  const sink = await smtpSink(t, { delayMs: 1500 })
+  const sink = await startSmtp(t, { delayMs: 1500 })
   const env = { DATABASE_URL: db.url, SMTP_URL: sink.url, OUTBOX_LEASE_SECONDS: '5', SMTP_POOL_SIZE: '4' }
   const first = await startServer(t, 'first', env)
 

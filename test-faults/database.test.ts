@@ -2,7 +2,10 @@
 // then it disappears altogether for a while (a TCP proxy in front of PostgreSQL is cut, as a restart would):
 // readiness says 503, requests fail fast with 503, and the service recovers by itself with nothing lost.
 import t from 'tap'
-import { checkDelivery, dbProxy, drillDatabase, outboxState, pool, signup, sleep, smtpSink, startServer, waitUntil } from './harness.js'
+import { tcpProxy } from '../test/helpers/proxy.js'
+import { startSmtp } from '../test/helpers/smtp.js'
+import { waitUntil } from '../test/helpers/wait.js'
+import { checkDelivery, drillDatabase, outboxState, pool, signup, sleep, startServer } from './harness.js'
 
 async function readyz (base: string): Promise<number> {
   try {
@@ -14,9 +17,9 @@ async function readyz (base: string): Promise<number> {
 
 t.test('killed connections and a vanished database give fast 503s, never hangs, and the service recovers with nothing lost', async (t) => {
   const db = await drillDatabase(t)
-  const proxy = await dbProxy(t)
-  const sink = await smtpSink(t)
-  const server = await startServer(t, 'app', { DATABASE_URL: db.urlVia(proxy.port), SMTP_URL: sink.url, DATABASE_QUERY_TIMEOUT_MS: '3000', OUTBOX_LEASE_SECONDS: '10' })
+  const proxy = await tcpProxy(t, db.url)
+  const sink = await startSmtp(t)
+  const server = await startServer(t, 'app', { DATABASE_URL: proxy.url, SMTP_URL: sink.url, DATABASE_QUERY_TIMEOUT_MS: '3000', OUTBOX_LEASE_SECONDS: '10' })
   const accepted: string[] = []
   const refused: string[] = []
   const record = (emails: string[], statuses: number[]) => emails.forEach((e, i) => (statuses[i] === 202 ? accepted : refused).push(e))
@@ -28,6 +31,7 @@ t.test('killed connections and a vanished database give fast 503s, never hangs, 
   const killer = (async () => {
     // eslint-disable-next-line no-unmodified-loop-condition -- set to false by the load below, across awaits
     while (loading) {
+      // A kill every quarter second while the load runs: the pace of the kills is the fault.
       await sleep(250)
       const rows = await db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
         WHERE datname = ${db.name} AND application_name = 'joinlist' AND pid <> pg_backend_pid()`
@@ -54,6 +58,7 @@ t.test('killed connections and a vanished database give fast 503s, never hangs, 
   })
   t.equal(page.status, 503, 'a form post gets 503 too')
   t.match(await page.text(), /Service unavailable/, 'with a page saying so')
+  // The outage has to last a while for the process to prove it outlives one: the time is the point here.
   await sleep(5000)
   t.ok(server.alive(), 'the process survives the outage')
 

@@ -1,140 +1,35 @@
-// Fault-drill harness: real `node dist/server.js` processes, a database of their own on the shared PostgreSQL, a
-// real SMTP server that can be slowed, refused or switched off, and a TCP proxy in front of PostgreSQL that can be
-// cut (a database restart, without touching the shared server). Run with `npm run test:faults` (builds first).
+// Fault-drill harness: real `node dist/server.js` processes, a database of their own on the shared PostgreSQL, the
+// tests' SMTP sink (test/helpers/smtp.ts, here slowed, refusing or switched off) and the tests' TCP proxy in front of
+// PostgreSQL, which can be cut (a database restart, without touching the shared server). Run with
+// `npm run test:faults` (builds first).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import net, { type AddressInfo } from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
-import { SMTPServer, type SMTPServerDataStream } from 'smtp-server'
+import type { Test } from 'tap'
+import { ADMIN_TOKEN, PUBLIC_URL, TOKEN_SECRET } from '../test/helpers/app.js'
+import { createDatabase } from '../test/helpers/database.js'
+import type { SmtpSink } from '../test/helpers/smtp.js'
 
-export const ADMIN_TOKEN = 'staff-secret-for-drills-0123456789abcdef'
-export const TOKEN_SECRET = 'token-secret-for-drills-0123456789abcdef'
-export const PUBLIC_URL = 'https://news.example.org'
-export const staff = { authorization: `Bearer ${ADMIN_TOKEN}` }
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test'
+const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test'
 const SERVER_JS = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 
-interface Tap { teardown(fn: () => unknown): void, comment(...args: unknown[]): void }
+type Tap = Pick<Test, 'teardown' | 'comment'>
 
+/** For the drills whose fault is the passing of time itself (an outage of a given length, a pace of kills). */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-export async function waitUntil (check: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!await check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting: ${what()}`)
-    await sleep(100)
-  }
+/**
+ * An empty database of this drill's own on the shared server (the servers under test migrate it themselves), with
+ * a small client on it for the drill's own queries; dropped with its connections at teardown.
+ */
+export async function drillDatabase (t: Tap): Promise<{ name: string, url: string, sql: postgres.Sql }> {
+  const { name, url } = await createDatabase(t, SERVER_URL, { prefix: 'joinlist_fault' })
+  const sql = postgres(url, { max: 2, onnotice: () => {}, connection: { application_name: 'joinlist_drill' } })
+  t.teardown(() => sql.end({ timeout: 2 }))
+  return { name, url, sql }
 }
-
-/** An empty database of this drill's own on the shared server, dropped (with its connections) at teardown. */
-export async function drillDatabase (t: Tap): Promise<{ name: string, url: string, sql: postgres.Sql, urlVia(port: number): string }> {
-  const name = `joinlist_fault_${process.pid}_${randomBytes(4).toString('hex')}`
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`CREATE DATABASE ${name}`)
-  const url = new URL(ADMIN_URL)
-  url.pathname = `/${name}`
-  const sql = postgres(url.toString(), { max: 2, onnotice: () => {}, connection: { application_name: 'joinlist_drill' } })
-  t.teardown(async () => {
-    await sql.end({ timeout: 2 })
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end()
-  })
-  const urlVia = (port: number) => { const u = new URL(url); u.port = String(port); return u.toString() }
-  return { name, url: url.toString(), sql, urlVia }
-}
-
-/** A TCP proxy to PostgreSQL. cut() drops every connection and stops listening, as a restarting server would. */
-export async function dbProxy (t: Tap) {
-  const target = new URL(ADMIN_URL)
-  const sockets = new Set<net.Socket>()
-  let server: net.Server | undefined
-  let port = 0
-  const listen = async () => {
-    server = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port || 5432), target.hostname)
-      for (const s of [client, upstream]) { sockets.add(s); s.once('close', () => sockets.delete(s)); s.on('error', () => {}) }
-      client.pipe(upstream).pipe(client)
-      client.once('close', () => upstream.destroy())
-      upstream.once('close', () => client.destroy())
-    })
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', () => resolve()))
-    port = (server.address() as AddressInfo).port
-  }
-  const cut = async () => {
-    const closing = new Promise<void>((resolve) => server ? server.close(() => resolve()) : resolve())
-    for (const s of sockets) s.destroy()
-    await closing
-    server = undefined
-  }
-  await listen()
-  t.teardown(cut)
-  return { get port () { return port }, cut, restore: listen }
-}
-
-export interface Delivered { to: string, messageId: string, subject: string }
-
-export interface SinkOptions {
-  /** Milliseconds the sink takes over each message before answering. */
-  delayMs?: number
-  /** A reply code for a recipient (e.g. 550 for a permanent refusal), or undefined to accept. */
-  refuse?: (to: string, attempt: number) => number | undefined
-}
-
-/** A real SMTP server on a fixed port once started; stop() makes it unreachable, start() brings it back. */
-export async function smtpSink (t: Tap, opts: SinkOptions = {}) {
-  const mails: Delivered[] = []
-  const attempts = new Map<string, number>()
-  const refusals: Array<{ to: string, code: number }> = []
-  let server: SMTPServer | undefined
-  let port = 0
-  const start = async () => {
-    server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      closeTimeout: 50,
-      async onData (stream: SMTPServerDataStream, session, callback) {
-        const chunks: Buffer[] = []
-        try {
-          for await (const c of stream) chunks.push(c as Buffer)
-        } catch (err) {
-          // The client died mid-message (kill -9): nothing was delivered.
-          return callback(err as Error)
-        }
-        const raw = Buffer.concat(chunks).toString('utf8')
-        const to = session.envelope.rcptTo.map((r) => r.address)[0] ?? ''
-        const attempt = (attempts.get(to) ?? 0) + 1
-        attempts.set(to, attempt)
-        if (opts.delayMs) await sleep(opts.delayMs)
-        const code = opts.refuse?.(to, attempt)
-        if (code) {
-          refusals.push({ to, code })
-          return callback(Object.assign(new Error(`drill sink refuses with ${code}`), { responseCode: code }))
-        }
-        const header = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'mi').exec(raw.split(/\r?\n\r?\n/)[0])?.[1]?.trim() ?? ''
-        // Accepted here: like a real MTA, the mail counts as delivered even if the client vanishes before our 250.
-        mails.push({ to, messageId: header('Message-ID'), subject: header('Subject') })
-        callback()
-      }
-    })
-    // A client killed mid-session resets its connection: expected in these drills, not a failure of the sink.
-    server.on('error', () => {})
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', () => resolve()))
-    port = (server.server.address() as AddressInfo).port
-  }
-  const stop = async () => {
-    const s = server
-    server = undefined
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()))
-  }
-  await start()
-  t.teardown(stop)
-  return { mails, refusals, attempts, get url () { return `smtp://127.0.0.1:${port}` }, start, stop, opts }
-}
-export type Sink = Awaited<ReturnType<typeof smtpSink>>
 
 export interface ServerProc {
   name: string
@@ -253,11 +148,14 @@ export async function outboxState (sql: postgres.Sql): Promise<OutboxState> {
  * The drills' verdict: every accepted address got its confirmation mail, exactly once — except at-least-once
  * redeliveries, allowed only when they repeat the same Message-ID. Returns the number of such duplicates.
  */
-export function checkDelivery (t: Tap & { equal: Function, same: Function, ok: Function }, accepted: string[], sink: Sink,
+export function checkDelivery (t: Pick<Test, 'comment' | 'same' | 'ok'>, accepted: string[], sink: SmtpSink,
   /** Addresses whose request failed (503) but may have committed just before the connection died: mail is allowed. */
   mayHaveMail: string[] = []): number {
-  const byAddress = new Map<string, Delivered[]>()
-  for (const m of sink.mails) byAddress.set(m.to, [...(byAddress.get(m.to) ?? []), m])
+  const byAddress = new Map<string, Array<{ messageId: string }>>()
+  for (const m of sink.mails) {
+    const to = m.envelope.to[0]
+    byAddress.set(to, [...(byAddress.get(to) ?? []), { messageId: m.parsed.messageId ?? '' }])
+  }
   const missing = accepted.filter((a) => !byAddress.has(a))
   const distinctIds = accepted.filter((a) => new Set((byAddress.get(a) ?? []).map((m) => m.messageId)).size > 1)
   const unexpected = [...byAddress.keys()].filter((a) => !accepted.includes(a) && !mayHaveMail.includes(a))
@@ -267,7 +165,7 @@ export function checkDelivery (t: Tap & { equal: Function, same: Function, ok: F
   t.same(missing, [], `every one of the ${accepted.length} accepted sign-ups got its confirmation mail`)
   t.same(distinctIds, [], 'no address got two different confirmation mails')
   t.same(unexpected, [], 'no mail went to an address that was not accepted')
-  t.ok(sink.mails.every((m) => /confirm/i.test(m.subject)), 'every mail is a confirmation mail')
+  t.ok(sink.mails.every((m) => /confirm/i.test(m.parsed.subject ?? '')), 'every mail is a confirmation mail')
   t.comment(`delivered ${sink.mails.length} mails for ${accepted.length} sign-ups; at-least-once redeliveries (same Message-ID): ${duplicates}`)
   return duplicates
 }

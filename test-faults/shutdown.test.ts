@@ -1,9 +1,11 @@
-// Drill: SIGTERM while requests and sends are in flight (STANDARDS F35): the in-flight request finishes, a new one
+// Drill: SIGTERM while requests and sends are in flight: the in-flight request finishes, a new one
 // gets 503 with Connection: close, the worker finishes what it is sending and hands back the rest, exit code 0.
 import http from 'node:http'
 import net from 'node:net'
 import t from 'tap'
-import { checkDelivery, drillDatabase, outboxState, pool, signup, sleep, smtpSink, startServer, waitUntil } from './harness.js'
+import { startSmtp } from '../test/helpers/smtp.js'
+import { waitUntil } from '../test/helpers/wait.js'
+import { checkDelivery, drillDatabase, outboxState, pool, signup, startServer } from './harness.js'
 
 /** A raw HTTP response: status line and headers, parsed from what arrives on the socket. */
 function responseOf (socket: net.Socket): Promise<{ status: number, headers: string }> {
@@ -34,7 +36,7 @@ function newRequest (base: string): Promise<{ status: number, connection: string
 
 t.test('SIGTERM mid-request and mid-send: the request finishes, new ones get 503, held mail is released, exit 0, nothing lost', async (t) => {
   const db = await drillDatabase(t)
-  const sink = await smtpSink(t, { delayMs: 2500 })
+  const sink = await startSmtp(t, { delayMs: 2500 })
   const env = { DATABASE_URL: db.url, SMTP_URL: sink.url, SMTP_POOL_SIZE: '2' }
   const server = await startServer(t, 'first', env)
 
@@ -50,11 +52,14 @@ t.test('SIGTERM mid-request and mid-send: the request finishes, new ones get 503
   const body = JSON.stringify({ email: 'in-flight@example.org' })
   const inflightResponse = responseOf(inflight)
   inflight.write(`POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`)
-  await sleep(300)
+  // The server has read those headers once it has answered a request sent after them: on loopback, the earlier
+  // bytes are ready on its socket before the later connection is, and it reads ready sockets in one pass.
+  await new Promise<void>((resolve) => inflight.write('', () => resolve()))
+  t.equal((await fetch(`${server.url}/healthz`)).status, 200)
 
   const started = Date.now()
   server.proc.kill('SIGTERM')
-  await sleep(300)
+  await waitUntil(() => server.logs.some((l) => l.msg === 'shutting down'), 10_000, () => 'the server to start shutting down')
   const late = await newRequest(server.url)
   t.equal(late.status, 503, 'a new request during shutdown gets 503')
   t.equal(late.connection, 'close', 'with Connection: close')

@@ -1,10 +1,12 @@
-// The staff command line (issue #7): show, erase, export and purge, with the same ledger records as over HTTP.
+// The staff command line: show, erase, export and purge, with the same ledger records as over HTTP.
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, csvRecords, json, staff, testConfig, testDatabase, TOKEN_SECRET } from './helper.js'
+import { buildTestApp, json, staff, testConfig, TOKEN_SECRET } from './helpers/app.js'
+import { testDatabase } from './helpers/database.js'
+import { csvRecords } from './helpers/flow.js'
 import { runCli } from '../src/cli.js'
 import { isSuppressed } from '../src/domain/suppression.js'
 

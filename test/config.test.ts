@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, loadConfig, resolveTokenSecret } from '../src/config.js'
-import { ensureBuilt } from './built.js'
+import { ensureBuilt } from './helpers/process.js'
 
 const SECRET = 's'.repeat(32)
 
@@ -80,6 +80,17 @@ t.test('values are read as documented: empty means unset, lists split, trailing 
   t.equal(c.mailFrom, 'Policy Notes <no-reply@lists.example.org>')
 })
 
+t.test('ALLOWED_ORIGINS takes origins only; LOGO_URL and PRIVACY_URL must be absolute URLs', async (t) => {
+  t.same(loadConfig({ ALLOWED_ORIGINS: 'https://www.example.gov.uk, http://localhost:8080/' }).allowedOrigins,
+    ['https://www.example.gov.uk', 'http://localhost:8080'])
+  t.throws(() => loadConfig({ ALLOWED_ORIGINS: 'https://www.example.gov.uk/news' }), /ALLOWED_ORIGINS: "https:\/\/www.example.gov.uk\/news" is not an origin/)
+  t.throws(() => loadConfig({ LOGO_URL: '/logo.png' }), /LOGO_URL: must be an absolute http\(s\) URL/)
+  t.throws(() => loadConfig({ PRIVACY_URL: 'javascript:alert(1)' }), /PRIVACY_URL/)
+  t.throws(() => loadConfig({ PAGE_LANGUAGE: 'xx' }), /PAGE_LANGUAGE: must be auto or one of en/)
+  t.equal(loadConfig({ PAGE_LANGUAGE: 'EN' }).pageLanguage, 'en')
+  t.equal(loadConfig({}).pageLanguage, undefined)
+})
+
 t.test('resolveTokenSecret: the configured one wins; embedded mode generates one once and keeps it in DATA_DIR', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'joinlist-secret-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -99,6 +110,7 @@ function runServer (env: Record<string, string>): Promise<{ code: number | null,
     let stderr = ''
     child.stdout.on('data', (d) => { stdout += d })
     child.stderr.on('data', (d) => { stderr += d })
+    // A guard, not a wait: a server that does not exit on a bad variable fails the test instead of hanging it.
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
     child.on('error', reject)
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })

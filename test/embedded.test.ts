@@ -2,7 +2,6 @@
 // and a local mailbox of .eml files, with nothing injected by the tests.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -10,8 +9,10 @@ import { simpleParser, type ParsedMail } from 'mailparser'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig, resolveTokenSecret } from '../src/config.js'
-import { ADMIN_TOKEN, csvRecords, waitUntil } from './helper.js'
-import { ensureBuilt } from './built.js'
+import { ADMIN_TOKEN } from './helpers/app.js'
+import { waitUntil } from './helpers/wait.js'
+import { csvRecords } from './helpers/flow.js'
+import { ensureBuilt, freePort } from './helpers/process.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'joinlist-embedded-'))
 t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -84,13 +85,6 @@ t.test('after a restart on the same DATA_DIR the list and the token secret persi
   const res = await app.inject({ method: 'POST', url: new URL(unsubscribeUrl).pathname, payload: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
   t.equal(res.statusCode, 200, 'the link from before the restart still verifies')
   t.equal((await exportOf(app))[0].status, 'unsubscribed')
-})
-
-const freePort = () => new Promise<number>((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as AddressInfo
-    server.close(() => resolve(port))
-  })
 })
 
 t.test('node dist/server.js with nothing configured serves the flow, logs the confirmation link and exits 0 on SIGTERM', async (t) => {

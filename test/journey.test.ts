@@ -1,6 +1,8 @@
 // The whole subscriber journey over HTTP and real SMTP: sign up, confirm from the mail, one-click unsubscribe, export.
 import t from 'tap'
-import { buildTestApp, csvRecords, json, linkIn, pathOf, staff } from './helper.js'
+import { buildTestApp, json, staff } from './helpers/app.js'
+import { linkIn, pathOf } from './helpers/mail.js'
+import { csvRecords } from './helpers/flow.js'
 
 t.test('a visitor signs up, confirms from the mail, leaves in one click, and the export shows each step', async (t) => {
   const { app, smtp } = await buildTestApp(t)

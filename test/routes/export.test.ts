@@ -1,0 +1,216 @@
+// The staff CSV export: who may download it, the filters, the file's name, RFC 4180 quoting, formula
+// neutralisation against CSV injection (a leading ' before = + - @ TAB CR; OWASP "CSV Injection"), the
+// per-subscriber unsubscribe_url, and the whole file byte for byte against a string built here, so that work on the
+// export's speed cannot change a byte of it.
+import t from 'tap'
+import { sql } from 'drizzle-orm'
+import { unsubscribeToken } from '../../src/domain/tokens.js'
+import { ADMIN_TOKEN, buildTestApp, PUBLIC_URL, staff } from '../helpers/app.js'
+import { pathOf } from '../helpers/mail.js'
+import { csvRecords, exportRowOf, exportRows, signUp, signUpAndConfirm } from '../helpers/flow.js'
+
+const COLUMNS = 'email,name,status,source,signed_up_at,signup_ip,signup_user_agent,confirmed_at,confirm_ip,unsubscribed_at,unsubscribe_url'
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+
+t.test('the export answers 401 with WWW-Authenticate without credentials or with wrong ones', async (t) => {
+  const { app } = await buildTestApp(t)
+  const attempts: Array<Record<string, string>> = [
+    {},
+    { authorization: 'Bearer wrong-token-0123456789abcdef0123456789' },
+    { authorization: `Bearer ${ADMIN_TOKEN}x` },
+    { authorization: basic('staff', 'wrong') },
+    { authorization: basic(ADMIN_TOKEN, 'wrong') },
+    { authorization: `Token ${ADMIN_TOKEN}` },
+    { authorization: 'Basic !!!not-base64' }
+  ]
+  for (const headers of attempts) {
+    const res = await app.inject({ url: '/admin/subscribers.csv', headers: { ...headers, accept: 'application/json' } })
+    t.equal(res.statusCode, 401, headers.authorization ?? 'no Authorization')
+    t.match(res.headers['www-authenticate'], /^Basic realm="Joinlist staff"/)
+    t.equal(res.json().error, 'unauthorized')
+    t.notMatch(res.body, /email,name/, 'no CSV')
+  }
+})
+
+t.test('HTTP Basic with ADMIN_TOKEN as the password (any user name) and Bearer both open the export', async (t) => {
+  const { app } = await buildTestApp(t)
+  for (const authorization of [basic('anyone', ADMIN_TOKEN), basic('', ADMIN_TOKEN), `Bearer ${ADMIN_TOKEN}`, `bearer ${ADMIN_TOKEN}`]) {
+    const res = await app.inject({ url: '/admin/subscribers.csv', headers: { authorization } })
+    t.equal(res.statusCode, 200, authorization.slice(0, 12))
+    t.ok(res.body.trim().startsWith(COLUMNS), 'the header row: the contract columns first, in order (more may follow)')
+  }
+})
+
+t.test('without ADMIN_TOKEN the export is closed with 503, whatever the credentials', async (t) => {
+  const { app } = await buildTestApp(t, { ADMIN_TOKEN: '' })
+  for (const headers of [{}, staff, { authorization: basic('x', ADMIN_TOKEN) }]) {
+    const res = await app.inject({ url: '/admin/subscribers.csv', headers: { ...headers, accept: 'application/json' } })
+    t.equal(res.statusCode, 503)
+    t.equal(res.json().error, 'staff_disabled')
+    t.match(res.json().message, /ADMIN_TOKEN/)
+  }
+})
+
+t.test('the export is a text/csv attachment named for the day', async (t) => {
+  const ta = await buildTestApp(t)
+  ta.clock.advance(3 * 86_400_000)
+  const res = await ta.app.inject({ url: '/admin/subscribers.csv', headers: staff })
+  t.equal(res.headers['content-type'], 'text/csv; charset=utf-8')
+  const day = ta.clock.now().toISOString().slice(0, 10)
+  t.equal(res.headers['content-disposition'], `attachment; filename="subscribers-${day}.csv"`)
+  t.equal(res.headers['cache-control'], 'no-store')
+})
+
+t.test('the status filter: confirmed by default, or pending, unsubscribed, all', async (t) => {
+  const ta = await buildTestApp(t)
+  await signUp(ta.app, 'p@example.org')
+  await signUpAndConfirm(ta, 'c@example.org')
+  await signUpAndConfirm(ta, 'u@example.org')
+  const u = await exportRowOf(ta.app, 'u@example.org')
+  await ta.app.inject({ method: 'POST', url: pathOf(u!.unsubscribe_url), headers: { accept: 'application/json' } })
+
+  const emails = async (query: string) => (await exportRows(ta.app, query)).map((r) => `${r.email}:${r.status}`)
+  t.same(await emails(''), ['c@example.org:confirmed'])
+  t.same(await emails('status=confirmed'), ['c@example.org:confirmed'])
+  t.same(await emails('status=pending'), ['p@example.org:pending'])
+  t.same(await emails('status=unsubscribed'), ['u@example.org:unsubscribed'])
+  t.same(await emails('status=all'), ['p@example.org:pending', 'c@example.org:confirmed', 'u@example.org:unsubscribed'])
+})
+
+t.test('since= keeps sign-ups from that instant or day on', async (t) => {
+  const ta = await buildTestApp(t)
+  await signUp(ta.app, 'old@example.org')
+  ta.clock.advance(2 * 86_400_000)
+  const cut = ta.clock.now()
+  ta.clock.advance(1000)
+  await signUp(ta.app, 'new@example.org')
+
+  const emails = async (query: string) => (await exportRows(ta.app, query)).map((r) => r.email)
+  t.same(await emails(`status=all&since=${encodeURIComponent(cut.toISOString())}`), ['new@example.org'])
+  const offset = cut.toISOString().replace('Z', '+00:00')
+  t.same(await emails(`status=all&since=${encodeURIComponent(offset)}`), ['new@example.org'], 'with a numeric offset')
+  t.same(await emails(`status=all&since=${cut.toISOString().slice(0, 10)}`), ['new@example.org'], 'a date alone')
+  t.same(await emails('status=pending&since=2000-01-01'), ['old@example.org', 'new@example.org'], 'combined with status')
+})
+
+t.test('a bad status or since gets 400 {error, message, field}', async (t) => {
+  const { app } = await buildTestApp(t)
+  for (const [query, field] of [['status=everyone', 'status'], ['since=yesterday', 'since'], ['since=2026-13-45', 'since']]) {
+    const res = await app.inject({ url: `/admin/subscribers.csv?${query}`, headers: { ...staff, accept: 'application/json' } })
+    t.equal(res.statusCode, 400, query)
+    t.match(res.json(), { error: 'invalid_field', field })
+    t.match(res.json().message, new RegExp(field))
+  }
+})
+
+t.test('cells are RFC 4180 quoted and formula-like cells are neutralised with a leading quote', async (t) => {
+  const ta = await buildTestApp(t)
+  const people: Array<[string, string, string?]> = [
+    ['comma@example.org', 'Doe, "Jay"'],
+    ['hyperlink@example.org', '=HYPERLINK("http://evil.example","click")', '=cmd'],
+    ['plus@example.org', '+1'],
+    ['minus@example.org', '-1', '-x'],
+    ['at@example.org', '@x', '@SUM(A1)'],
+    ['owasp@example.org', '=1+2";=1+2'],
+    ['=1+2@example.org', 'Formula Address'],
+    ['plain@example.org', 'Ann O\'Neil (née Ünal)']
+  ]
+  for (const [email, name, source] of people) await signUp(ta.app, email, source ? { name, source } : { name })
+
+  const res = await ta.app.inject({ url: '/admin/subscribers.csv?status=all', headers: staff })
+  const rows = csvRecords(res.body)
+  const by = (email: string) => rows.find((r) => r.email === email || r.email === `'${email}`)!
+  t.equal(by('comma@example.org').name, 'Doe, "Jay"', 'comma and quotes survive a round trip')
+  t.equal(by('hyperlink@example.org').name, '\'=HYPERLINK("http://evil.example","click")')
+  t.equal(by('hyperlink@example.org').source, '\'=cmd')
+  t.equal(by('plus@example.org').name, '\'+1')
+  t.equal(by('minus@example.org').name, '\'-1')
+  t.equal(by('minus@example.org').source, '\'-x')
+  t.equal(by('at@example.org').name, '\'@x')
+  t.equal(by('at@example.org').source, '\'@SUM(A1)')
+  t.equal(by('=1+2@example.org').email, '\'=1+2@example.org', 'the address cell too')
+  t.equal(by('plain@example.org').name, 'Ann O\'Neil (née Ünal)', 'ordinary text untouched')
+  t.ok(res.body.includes('"\'=1+2"";=1+2"'), 'the OWASP example, byte for byte')
+  t.ok(res.body.includes('"Doe, ""Jay"""'), 'quotes doubled inside a quoted cell')
+  for (const row of rows) {
+    for (const [column, cell] of Object.entries(row)) t.notMatch(cell, /^[=+\-@\t\r]/, `${column} never starts a formula`)
+  }
+})
+
+t.test('each row carries the consent evidence with ISO 8601 UTC timestamps', async (t) => {
+  const ta = await buildTestApp(t)
+  await ta.app.inject({
+    method: 'POST',
+    url: '/subscribe',
+    payload: JSON.stringify({ email: 'evidence@example.org', source: 'blog-footer' }),
+    headers: { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (Evidence)' }
+  })
+  const [row] = await exportRows(ta.app)
+  t.match(row, { email: 'evidence@example.org', name: '', status: 'pending', source: 'blog-footer', signup_ip: '127.0.0.1', signup_user_agent: 'Mozilla/5.0 (Evidence)', confirmed_at: '', confirm_ip: '', unsubscribed_at: '' })
+  t.match(row.signed_up_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+  t.ok(Math.abs(Date.parse(row.signed_up_at) - ta.clock.now().getTime()) < 60_000, 'the sign-up time, in UTC')
+})
+
+t.test('the unsubscribe_url in the export unsubscribes when POSTed', async (t) => {
+  const ta = await buildTestApp(t)
+  await signUpAndConfirm(ta, 'newsletter-tool@example.org')
+  const row = await exportRowOf(ta.app, 'newsletter-tool@example.org')
+  t.match(row!.unsubscribe_url, /^https:\/\/news\.example\.org\/unsubscribe\/[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/)
+  const res = await ta.app.inject({ method: 'POST', url: pathOf(row!.unsubscribe_url), payload: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.equal(res.statusCode, 200)
+  t.equal((await exportRowOf(ta.app, 'newsletter-tool@example.org'))!.status, 'unsubscribed')
+})
+
+t.test('concurrent exports with different filters each get their own rows', async (t) => {
+  const ta = await buildTestApp(t)
+  await signUp(ta.app, 'p1@example.org')
+  await signUpAndConfirm(ta, 'c1@example.org')
+  const queries = ['status=pending', 'status=confirmed', 'status=all', 'status=pending', 'status=confirmed', 'status=all']
+  const results = await Promise.all(queries.map((q) => exportRows(ta.app, q)))
+  const want: Record<string, string[]> = { 'status=pending': ['p1@example.org'], 'status=confirmed': ['c1@example.org'], 'status=all': ['p1@example.org', 'c1@example.org'] }
+  for (const [i, q] of queries.entries()) t.same(results[i].map((r) => r.email), want[q], q)
+})
+
+const ids = [
+  '00000000-0000-4000-8000-000000000001',
+  '00000000-0000-4000-8000-000000000002',
+  '00000000-0000-4000-8000-000000000003',
+  '00000000-0000-4000-8000-000000000004'
+]
+// Each row's unsubscribe secret is its public id's last digit repeated: the export prints the stored one.
+const secretOf = (publicId: string) => publicId.slice(-1).repeat(43)
+const unsubscribeUrl = (publicId: string) => `${PUBLIC_URL}/unsubscribe/${unsubscribeToken(publicId, secretOf(publicId))}`
+
+t.test('the export is exactly the expected CSV: quoting, neutralised cells, ISO times and unsubscribe links', async (t) => {
+  const { app, database } = await buildTestApp(t)
+  // Stored as they are, whatever the sign-up form would accept: the export must be safe for any stored value.
+  await database.rows(sql`
+    INSERT INTO subscribers (public_id, email, email_normalized, name, status, source, signed_up_at, signup_ip,
+      signup_user_agent, confirmed_at, confirm_ip, unsubscribed_at, mailbox, unsubscribe_secret)
+    VALUES
+      (${ids[0]}, 'Jane.Doe@Example.org', 'jane.doe@example.org', 'Jane', 'confirmed', 'footer',
+        '2026-01-02T03:04:05.678901Z', '192.0.2.1', 'Mozilla/5.0 (X11; Linux x86_64)', '2026-01-03T00:00:00.001Z',
+        '2001:db8::1', NULL, 'jane.doe@example.org', ${secretOf(ids[0])}),
+      (${ids[1]}, '=cmd@example.org', '=cmd@example.org', '=HYPERLINK("http://evil.example","x")', 'pending', '+source',
+        '2026-02-01T00:00:00Z', NULL, '-ua', NULL, NULL, NULL, '=cmd@example.org', ${secretOf(ids[1])}),
+      (${ids[2]}, 'smith@example.org', 'smith@example.org', ${'Smith, "J"\nSr'}, 'unsubscribed', '',
+        '2026-03-01T12:00:00.5Z', '198.51.100.7', ${'\tTab agent'}, '2026-03-02T00:00:00Z', '198.51.100.8',
+        '2026-03-03T23:59:59.999Z', 'smith@example.org', ${secretOf(ids[2])}),
+      (${ids[3]}, 'at@example.org', 'at@example.org', '@mention', 'pending', NULL,
+        '2026-04-01T00:00:00Z', NULL, ${'\rcr'}, NULL, NULL, NULL, 'at@example.org', ${secretOf(ids[3])})`)
+
+  const res = await app.inject({ url: '/admin/subscribers.csv?status=all', headers: staff })
+  t.equal(res.statusCode, 200)
+
+  // consent_text_version is empty: these rows were stored without a consent text.
+  const expected = [
+    'email,name,status,source,signed_up_at,signup_ip,signup_user_agent,confirmed_at,confirm_ip,unsubscribed_at,unsubscribe_url,consent_text_version',
+    `Jane.Doe@Example.org,Jane,confirmed,footer,2026-01-02T03:04:05.678Z,192.0.2.1,Mozilla/5.0 (X11; Linux x86_64),2026-01-03T00:00:00.001Z,2001:db8::1,,${unsubscribeUrl(ids[0])},`,
+    `'=cmd@example.org,"'=HYPERLINK(""http://evil.example"",""x"")",pending,'+source,2026-02-01T00:00:00.000Z,,'-ua,,,,${unsubscribeUrl(ids[1])},`,
+    `smith@example.org,"Smith, ""J""\nSr",unsubscribed,"",2026-03-01T12:00:00.500Z,198.51.100.7,'\tTab agent,2026-03-02T00:00:00.000Z,198.51.100.8,2026-03-03T23:59:59.999Z,${unsubscribeUrl(ids[2])},`,
+    `at@example.org,'@mention,pending,,2026-04-01T00:00:00.000Z,,"'\rcr",,,,${unsubscribeUrl(ids[3])},`,
+    ''
+  ].join('\n')
+  t.equal(res.body, expected)
+  t.equal(res.rawPayload.length, Buffer.byteLength(expected), 'the same bytes, not just the same text')
+})
