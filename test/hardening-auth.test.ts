@@ -1,10 +1,11 @@
 // Staff credentials: one lockout for every staff route (/admin/* and /metrics) that holds under concurrent guesses
-// and while Redis is down.
+// and while Redis is down, and no staff route (reads included) answered to another website.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createServer, type AddressInfo } from 'node:net'
 import t from 'tap'
-import { ADMIN_TOKEN, buildTestApp, staff, waitUntil } from './helper.js'
+import { sql } from 'drizzle-orm'
+import { ADMIN_TOKEN, buildTestApp, PUBLIC_URL, staff, waitUntil } from './helper.js'
 
 const METRICS_TOKEN = 'metrics-secret-for-tests-0123456789abcd'
 const basic = `Basic ${Buffer.from(`staff:${ADMIN_TOKEN}`).toString('base64')}`
@@ -95,4 +96,58 @@ t.test('when a private Redis stops mid-way, failures go on locking out (per proc
   for (let i = 1; i < 4; i++) statuses.push((await app.inject({ url: '/admin/outbox', headers: guess(i) })).statusCode)
   t.same(statuses, [401, 401, 429], 'the per-process counter takes over')
   t.equal((await app.inject({ url: '/admin/outbox', headers: staff })).statusCode, 429)
+})
+
+t.test('a staff page opened from a link on another site gets a 403 page linking to the same URL here', async (t) => {
+  const { app } = await buildTestApp(t)
+  const navigate = (url: string, site: string) => app.inject({
+    url,
+    headers: { authorization: basic, accept: 'text/html,application/xhtml+xml', 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' }
+  })
+  for (const url of ['/admin', '/admin/subscribers.csv?status=all&since=2020-01-01', '/admin/mail-preview/welcome']) {
+    const res = await navigate(url, 'cross-site')
+    t.equal(res.statusCode, 403, url)
+    t.match(res.headers['content-type'], /text\/html/)
+    t.match(res.body, /<h1>[^<]+<\/h1>/)
+    t.match(res.body, /another website/)
+    const href = /<a href="([^"]+)">/.exec(res.body.slice(res.body.indexOf('<main')))?.[1].replace(/&amp;/g, '&')
+    t.equal(href, `${PUBLIC_URL}${url}`, 'the page links to the same URL on this site')
+    // Following that link from our own page is a same-origin navigation.
+    t.equal((await navigate(new URL(href!).pathname + new URL(href!).search, 'same-origin')).statusCode, 200, `${url} from our page`)
+  }
+  t.equal((await navigate('/admin', 'same-site')).statusCode, 403, 'a sibling site is another website too')
+  t.equal((await navigate('/admin', 'none')).statusCode, 200, 'typed in the address bar or opened from a bookmark')
+})
+
+t.test('cross-site staff reads are refused for JSON callers too, and write no audit row', async (t) => {
+  const { app, database } = await buildTestApp(t, { METRICS_TOKEN })
+  const exports = async () => (await database.rows(sql`SELECT id FROM consent_events WHERE type = 'export'`)).length
+  for (const [url, headers] of [
+    ['/admin/subscribers.csv', { ...staff, 'sec-fetch-site': 'cross-site', accept: 'application/json' }],
+    ['/admin/subscribers.csv', { ...staff, origin: 'https://evil.example' }],
+    ['/admin/outbox', { ...staff, 'sec-fetch-site': 'cross-site' }],
+    ['/metrics', { authorization: `Bearer ${METRICS_TOKEN}`, 'sec-fetch-site': 'cross-site' }]
+  ] as const) {
+    const res = await app.inject({ url, headers })
+    t.equal(res.statusCode, 403, url)
+    t.match(res.json(), { error: 'cross_site', message: /another website/ })
+  }
+  t.equal(await exports(), 0, 'no export ran, none is on record')
+  t.equal((await app.inject({ method: 'HEAD', url: '/admin/subscribers.csv', headers: { ...staff, 'sec-fetch-site': 'cross-site' } })).statusCode, 403, 'HEAD too')
+  t.equal((await app.inject({ url: '/admin/subscribers.csv', headers: staff })).statusCode, 200, 'a script sends neither header and passes')
+  t.equal((await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).statusCode, 200, 'so does a scraper')
+  t.equal(await exports(), 1)
+})
+
+t.test("the dashboard's own download links keep working (same-origin)", async (t) => {
+  const { app } = await buildTestApp(t)
+  const sameOrigin = { authorization: basic, 'sec-fetch-site': 'same-origin', accept: 'text/html' }
+  const dashboard = await app.inject({ url: '/admin', headers: sameOrigin })
+  t.equal(dashboard.statusCode, 200)
+  const links = [...dashboard.body.matchAll(/href="(\/admin\/[^"]+)"/g)].map((m) => m[1].replace(/&amp;/g, '&'))
+  t.ok(links.length >= 4, links.join(' '))
+  for (const link of links) {
+    const res = await app.inject({ url: link, headers: { ...sameOrigin, 'sec-fetch-mode': 'navigate', referer: `${PUBLIC_URL}/admin` } })
+    t.equal(res.statusCode, 200, link)
+  }
 })

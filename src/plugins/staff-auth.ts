@@ -5,6 +5,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { safeEqual } from '../crypto.js'
+import { sendHtml, wantsHtml } from '../http.js'
+import { crossSitePage } from '../pages/admin.js'
+import { pageContext } from '../pages/context.js'
 import { CONTROL_CHARS } from '../text.js'
 import { clientKey, tooManyRequests } from './rate-limits.js'
 
@@ -31,8 +34,9 @@ export function credentialsOf (request: FastifyRequest): Credentials | undefined
 
 /**
  * Sec-Fetch-Site where the browser sends it, else the Origin header against PUBLIC_URL; scripts send neither.
- * Basic credentials are ambient like a cookie: a browser would send them with a form posted from another site
- * (OWASP Cross-Site Request Forgery Prevention Cheat Sheet, "Fetch Metadata headers").
+ * Basic credentials are ambient like a cookie: a browser sends them with a form posted, an image or script loaded or
+ * a link followed from another site (OWASP Cross-Site Request Forgery Prevention Cheat Sheet, "Fetch Metadata
+ * headers"; W3C Fetch Metadata Request Headers).
  */
 export function isCrossSite (request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site']
@@ -46,6 +50,20 @@ export interface StaffCheckOptions {
   alsoAccept?: { secret?: string, actor: string }
   /** What is closed when no credential at all is configured, for the 503 message. */
   what?: string
+}
+
+const CROSS_SITE_MESSAGE = 'Staff pages and endpoints do not answer requests sent from another website: open the address on this site, or call it from a script.'
+
+/**
+ * Every staff route, reads included, refuses a request from another website: a page elsewhere could otherwise make
+ * a logged-in browser run an export (and write its audit row) or fetch staff data. A browser that followed a link
+ * gets a page linking to the same URL here; following that link is a same-origin request and works.
+ */
+function refuseCrossSite (request: FastifyRequest, reply: FastifyReply) {
+  if (!wantsHtml(request)) return reply.code(403).send({ error: 'cross_site', message: CROSS_SITE_MESSAGE })
+  const reading = request.method === 'GET' || request.method === 'HEAD'
+  const here = reading ? `${request.server.config.publicUrl}${request.url}` : undefined
+  return sendHtml(reply.header('cache-control', 'no-store'), 403, crossSitePage(pageContext(request), here))
 }
 
 export default fp(async (app) => {
@@ -66,10 +84,7 @@ export default fp(async (app) => {
       if (!app.config.adminToken && !opts.alsoAccept?.secret) {
         return reply.code(503).send({ error: 'staff_disabled', message: `${opts.what ?? 'Staff access'} is off: set ADMIN_TOKEN (at least 32 characters) to turn it on.` })
       }
-      // A state-changing staff request must come from this site or from a script, not from another website.
-      if (request.method !== 'GET' && request.method !== 'HEAD' && isCrossSite(request)) {
-        return reply.code(403).send({ error: 'cross_site', message: 'Staff changes must come from this site or from a script, not from another website.' })
-      }
+      if (isCrossSite(request)) return refuseCrossSite(request, reply)
       // Every attempt is counted before its credential is checked, and given back if it succeeds: a client that
       // failed too often is locked out, even with the right credential, however many guesses it sends at once.
       const client = clientKey(request)
