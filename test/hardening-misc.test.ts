@@ -1,6 +1,7 @@
-// Public-side hardening: the form's redirect after dot segments.
+// Public-side hardening: the form's redirect after dot segments, and own-property lookups for header-chosen
+// languages (and an error page that cannot fail).
 import t from 'tap'
-import { buildTestApp, form } from './helper.js'
+import { buildTestApp, form, json, linkIn, pathOf } from './helper.js'
 
 const THANKS = '/subscribe/thanks'
 
@@ -39,5 +40,52 @@ t.test('a form redirect is checked after normalising: no Location that another s
     const location = String(res.headers.location)
     t.equal(location, expected, `${JSON.stringify(redirect)} → ${location}`)
     t.notMatch(location, /^\/[/\\]/, 'never a protocol-relative Location')
+  }
+})
+
+const TRICKY_LANGUAGES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'constructor, __proto__;q=0.9, en;q=0.1', '__proto__-GB']
+
+t.test('pages answer 200 in English whatever Accept-Language names, prototype members included', async (t) => {
+  const { app, smtp } = await buildTestApp(t, { RATE_LIMIT_TOKEN_MAX: '1000' })
+  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'polyglot@example.org' }) })
+  const [confirmation] = await smtp.waitFor(1)
+  const confirmPath = pathOf(linkIn(confirmation, '/confirm/'))
+  for (const language of TRICKY_LANGUAGES) {
+    const headers = { accept: 'text/html', 'accept-language': language }
+    for (const url of ['/', THANKS, confirmPath, '/embed', '/docs']) {
+      const res = await app.inject({ url, headers })
+      t.equal(res.statusCode, 200, `${url} with Accept-Language: ${language}`)
+      t.match(res.body, /<html lang="en">/)
+    }
+    const missing = await app.inject({ url: '/no-such-page', headers })
+    t.equal(missing.statusCode, 404)
+    t.match(missing.body, /<h1>Page not found<\/h1>/)
+    const confirmed = await app.inject({ method: 'POST', url: confirmPath, headers })
+    t.equal(confirmed.statusCode, 200, `POST /confirm with Accept-Language: ${language}`)
+    t.match(confirmed.body, /<h1>You&#39;re subscribed<\/h1>|<h1>You're subscribed<\/h1>/)
+  }
+  const [, welcome] = await smtp.waitFor(2)
+  const unsubscribePath = pathOf(linkIn(welcome, '/unsubscribe/'))
+  for (const language of TRICKY_LANGUAGES) {
+    const headers = { accept: 'text/html', 'accept-language': language }
+    t.equal((await app.inject({ url: unsubscribePath, headers })).statusCode, 200, `GET /unsubscribe with ${language}`)
+    const left = await app.inject({ method: 'POST', url: unsubscribePath, headers })
+    t.equal(left.statusCode, 200, `POST /unsubscribe with Accept-Language: ${language}`)
+    t.match(left.body, /unsubscribed/)
+    t.notMatch(left.body, /Cannot|undefined|TypeError/, 'no internal message')
+  }
+  const staffOnly = await app.inject({ url: '/admin/outbox', headers: { accept: 'application/json', 'accept-language': '__proto__' } })
+  t.equal(staffOnly.statusCode, 401, 'JSON answers too')
+})
+
+t.test('an error page that cannot be rendered still gets the generic answer, never the internal message', async (t) => {
+  const { app } = await buildTestApp(t)
+  // Every page now fails to render, the error page included.
+  Object.defineProperty(app.config, 'listName', { get () { throw new Error('internal detail: listName') } })
+  for (const url of ['/', '/no-such-page']) {
+    const res = await app.inject({ url, headers: { accept: 'text/html', 'accept-language': 'constructor' } })
+    t.equal(res.statusCode, url === '/' ? 500 : 404, url)
+    t.notMatch(res.body, /internal detail|listName/)
+    t.match(res.json(), { error: url === '/' ? 'internal' : 'not_found', message: /^(Something went wrong on our side|There is nothing at this address)/ })
   }
 })
