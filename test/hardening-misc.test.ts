@@ -1,7 +1,7 @@
-// Public-side hardening: the form's redirect after dot segments, and own-property lookups for header-chosen
-// languages (and an error page that cannot fail).
+// Public-side hardening: the form's redirect after dot segments, own-property lookups for header-chosen languages,
+// and the self-service erasure answered to JSON callers.
 import t from 'tap'
-import { buildTestApp, form, json, linkIn, pathOf } from './helper.js'
+import { buildTestApp, form, json, linkIn, pathOf, staff } from './helper.js'
 
 const THANKS = '/subscribe/thanks'
 
@@ -76,6 +76,34 @@ t.test('pages answer 200 in English whatever Accept-Language names, prototype me
   }
   const staffOnly = await app.inject({ url: '/admin/outbox', headers: { accept: 'application/json', 'accept-language': '__proto__' } })
   t.equal(staffOnly.statusCode, 401, 'JSON answers too')
+})
+
+t.test('"unsubscribe and delete my data" answers JSON callers 200 {status: "erased"}', async (t) => {
+  const { app, smtp } = await buildTestApp(t)
+  const signUpAndConfirm = async (email: string, n: number) => {
+    await app.inject({ method: 'POST', url: '/subscribe', ...json({ email }) })
+    const mails = await smtp.waitFor(n)
+    await app.inject({ method: 'POST', url: pathOf(linkIn(mails[n - 1], '/confirm/')), headers: { accept: 'application/json' } })
+    return pathOf(linkIn((await smtp.waitFor(n + 1))[n], '/unsubscribe/'))
+  }
+  const erasedOf = async (email: string) => (await app.inject({ url: `/admin/subscribers/${email}`, headers: staff })).json()
+  const cases: Array<[string, Record<string, string>]> = [
+    ['json-caller@example.org', { accept: 'application/json' }],
+    ['no-accept@example.org', {}],
+    ['any-accept@example.org', { accept: '*/*' }]
+  ]
+  for (const [i, [email, headers]] of cases.entries()) {
+    const link = await signUpAndConfirm(email, 2 * i + 1)
+    const res = await app.inject({ method: 'POST', url: link, payload: 'erase=1', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } })
+    t.equal(res.statusCode, 200, `${email}: ${JSON.stringify(headers)}`)
+    if (String(res.headers['content-type']).startsWith('application/json')) t.same(res.json(), { status: 'erased' })
+    else t.match(res.body, /Your data is deleted/)
+    t.match(await erasedOf(email), { subscriber: null, suppressed: true }, 'and the data is gone')
+  }
+  const doc = (await app.inject({ url: '/openapi.json' })).json()
+  const answer = JSON.stringify(doc.paths['/unsubscribe/{token}'].post.responses['200'].content['application/json'].schema)
+  t.match(answer, /"unsubscribed"/, 'the OpenAPI document describes the unsubscribed answer')
+  t.match(answer, /"erased"/, '… and the erased one')
 })
 
 t.test('an error page that cannot be rendered still gets the generic answer, never the internal message', async (t) => {
