@@ -34,6 +34,8 @@ export interface SmtpSink {
   failWith: number | undefined
   /** Reply codes for the next messages, one each (e.g. [451, 451]); then messages are accepted again. */
   failNext: number[]
+  /** While set, refusals carry this reply text (e.g. `5.1.1 <jane@example.org>: Recipient address rejected`). */
+  failText: string | undefined
   /** Every message the sink refused, with the code it got. */
   refused: Array<{ messageId: string, code: number }>
   close(): Promise<void>
@@ -46,6 +48,7 @@ export async function startSmtp (t: Tap, port = 0): Promise<SmtpSink> {
     mails: [],
     failWith: undefined,
     failNext: [],
+    failText: undefined,
     refused: [],
     waitFor: (n, timeoutMs = 10_000) => waitUntil(() => sink.mails.length >= n, timeoutMs,
       () => `expected ${n} mails, got ${sink.mails.length}`).then(() => sink.mails),
@@ -62,7 +65,7 @@ export async function startSmtp (t: Tap, port = 0): Promise<SmtpSink> {
       const code = sink.failWith ?? sink.failNext.shift()
       if (code) {
         sink.refused.push({ messageId: /^Message-ID:\s*(<[^>]+>)/im.exec(raw)?.[1] ?? '', code })
-        const err = Object.assign(new Error(`test sink refuses with ${code}`), { responseCode: code })
+        const err = Object.assign(new Error(sink.failText ?? `test sink refuses with ${code}`), { responseCode: code })
         return callback(err)
       }
       sink.mails.push({
