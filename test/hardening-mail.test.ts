@@ -1,8 +1,11 @@
-// Mail hardening: addresses in SMTP refusal texts are masked wherever the text is kept or logged.
+// Mail hardening: addresses in SMTP refusal texts are masked wherever the text is kept or logged, and SMTP
+// credentials never travel over a connection without TLS unless the operator opts out.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
 import type { Database } from '../src/db/client.js'
-import { json, staff, waitUntil } from './helper.js'
+import { json, staff, startSmtp, testConfig, testDatabase, waitUntil } from './helper.js'
 import { buildLoggedApp } from './log-capture.js'
 
 interface OutboxRow { status: string, attempts: number, last_error: string | null }
@@ -39,4 +42,54 @@ t.test('a temporary refusal naming the address is kept and logged masked while t
   smtp.failWith = undefined
   await smtp.waitFor(1)
   t.notMatch(logText(), /later\.person/i)
+})
+
+const PASSWORD = 'smtp-password-never-in-clear'
+
+/** The app with the mailer built from SMTP_URL, as in production (buildTestApp injects its own). */
+async function appWithSmtpUrl (t: Parameters<typeof testDatabase>[0], smtpUrl: string, env: Record<string, string> = {}) {
+  const { database } = await testDatabase(t)
+  const app = await buildApp(testConfig({ SMTP_URL: smtpUrl, ...env }), { database, logger: false })
+  await app.ready()
+  t.teardown(() => app.close())
+  return { app, database }
+}
+
+t.test('credentials in an smtp:// URL are never sent to a server without STARTTLS: the mail waits with a clear error', async (t) => {
+  const smtp = await startSmtp(t)
+  const { app, database } = await appWithSmtpUrl(t, `smtp://joinlist:${PASSWORD}@127.0.0.1:${smtp.port}`)
+  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'tls-first@example.org' }) })
+  await waitUntil(async () => ((await outboxRow(database))?.attempts ?? 0) >= 2 && !!(await outboxRow(database)).last_error,
+    10_000, () => 'two failed attempts')
+  const row = await outboxRow(database)
+  t.not(row.status, 'dead', 'not a refusal of this mail: it stays queued and is retried')
+  t.not(row.status, 'sent')
+  t.match(row.last_error, /STARTTLS/)
+  t.match(row.last_error, /SMTP_REQUIRE_TLS=false/, 'the error says what to do')
+  t.notMatch(row.last_error, PASSWORD)
+  t.equal(smtp.mails.length, 0, 'nothing sent')
+  t.same(smtp.auths, [], 'the password never reached the server')
+})
+
+t.test('with SMTP_REQUIRE_TLS=false (a local mail catcher) the credentialed mail is sent', async (t) => {
+  const smtp = await startSmtp(t)
+  await (await appWithSmtpUrl(t, `smtp://joinlist:${PASSWORD}@127.0.0.1:${smtp.port}`, { SMTP_REQUIRE_TLS: 'false' }))
+    .app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'catcher@example.org' }) })
+  const [mail] = await smtp.waitFor(1)
+  t.same(mail.envelope.to, ['catcher@example.org'])
+  t.same(smtp.auths, [{ username: 'joinlist', password: PASSWORD }])
+})
+
+t.test('an smtp:// URL without credentials is unaffected', async (t) => {
+  const smtp = await startSmtp(t)
+  await (await appWithSmtpUrl(t, smtp.url)).app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'plain@example.org' }) })
+  const [mail] = await smtp.waitFor(1)
+  t.same(mail.envelope.to, ['plain@example.org'])
+  t.same(smtp.auths, [])
+})
+
+t.test('SMTP_REQUIRE_TLS takes a boolean', async (t) => {
+  t.throws(() => loadConfig({ SMTP_REQUIRE_TLS: 'sometimes' }), /^SMTP_REQUIRE_TLS:/)
+  t.equal(loadConfig({}).smtpRequireTls, true, 'on by default')
+  t.equal(loadConfig({ SMTP_REQUIRE_TLS: 'false' }).smtpRequireTls, false)
 })

@@ -38,6 +38,8 @@ export interface SmtpSink {
   failText: string | undefined
   /** Every message the sink refused, with the code it got. */
   refused: Array<{ messageId: string, code: number }>
+  /** Every AUTH a client sent (the sink accepts any credentials, also without TLS). */
+  auths: Array<{ username?: string, password?: string }>
   close(): Promise<void>
 }
 
@@ -50,6 +52,7 @@ export async function startSmtp (t: Tap, port = 0): Promise<SmtpSink> {
     failNext: [],
     failText: undefined,
     refused: [],
+    auths: [],
     waitFor: (n, timeoutMs = 10_000) => waitUntil(() => sink.mails.length >= n, timeoutMs,
       () => `expected ${n} mails, got ${sink.mails.length}`).then(() => sink.mails),
     close: () => new Promise<void>((resolve) => server.close(() => resolve()))
@@ -57,7 +60,12 @@ export async function startSmtp (t: Tap, port = 0): Promise<SmtpSink> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
     logger: false,
+    onAuth (auth, _session, callback) {
+      sink.auths.push({ username: auth.username, password: auth.password ?? undefined })
+      callback(null, { user: auth.username })
+    },
     async onData (stream: SMTPServerDataStream, session, callback) {
       const chunks: Buffer[] = []
       for await (const c of stream) chunks.push(c as Buffer)
