@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises'
 import { sql } from 'drizzle-orm'
 import { ConfigError, loadConfig, resolveTokenSecret, type Config } from './config.js'
 import { migrate, openDatabase, type Database } from './db/client.js'
+import { DatabaseInUseError } from './db/embedded-lock.js'
 import { parseEmail } from './domain/email.js'
 import { EXPORT_STATUSES, type ExportFilter, type ExportStatus } from './domain/export.js'
 import { auditedExport, type Actor } from './domain/ledger.js'
@@ -17,7 +18,8 @@ import { purge } from './domain/retention.js'
 import { prepareData, secretsOf } from './plugins/lifecycle.js'
 
 export interface CliContext {
-  database: Database
+  /** An open, migrated database; without one, runCli opens (and closes) the one the config names. */
+  database?: Database
   config: Config & { tokenSecret: string }
   stdout: Writable
   stderr: Writable & { isTTY?: boolean }
@@ -25,6 +27,8 @@ export interface CliContext {
   /** Who runs it, for the ledger; defaults to the operating-system user. */
   user?: string
 }
+
+type OpenContext = CliContext & { database: Database }
 
 const USAGE = `Usage: npm run cli -- <command>
   show <email>                              everything held about an address, as JSON (subject access)
@@ -40,9 +44,11 @@ class UsageError extends Error {}
 
 /** Runs one command; returns the process exit code (0 ok, 1 not found or failed, 2 usage). */
 export async function runCli (argv: string[], ctx: CliContext): Promise<number> {
+  const { database } = ctx
+  if (!database) return await withDatabase(argv, ctx)
   const now = ctx.now ?? (() => new Date())
   const who: Actor = { actor: `cli:${ctx.user ?? userInfo().username}`, method: 'cli' }
-  const deps: PrivacyDeps = { database: ctx.database, now, secrets: secretsOf(ctx.config) }
+  const deps: PrivacyDeps = { database, now, secrets: secretsOf(ctx.config) }
   const [command, ...rest] = argv
   try {
     switch (command) {
@@ -59,10 +65,10 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
       }
       case 'export': {
         const { filter, output } = exportOptions(rest)
-        return await exportCsv(ctx, filter, output, who, now)
+        return await exportCsv({ ...ctx, database }, filter, output, who, now)
       }
       case 'purge': {
-        const result = await purge(ctx.database, now(), ctx.config.pendingRetentionDays)
+        const result = await purge(database, now(), ctx.config.pendingRetentionDays)
         ctx.stdout.write(JSON.stringify(result) + '\n')
         return 0
       }
@@ -73,6 +79,36 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
     if (!(err instanceof UsageError)) throw err
     ctx.stderr.write(`${err.message}\n${USAGE}`)
     return 2
+  }
+}
+
+// What to use instead while the server holds the embedded database (src/db/embedded-lock.ts).
+const OVER_HTTP: Record<string, string> = {
+  show: 'GET /admin/subscribers/:email',
+  erase: 'DELETE /admin/subscribers/:email',
+  export: 'GET /admin/subscribers.csv'
+}
+
+/** Opens the configured database for one command, and closes it after; refuses while another process holds it. */
+async function withDatabase (argv: string[], ctx: CliContext): Promise<number> {
+  const opts = { databaseUrl: ctx.config.databaseUrl, dataDir: ctx.config.dataDir, poolSize: 2 }
+  let database: Database
+  try {
+    database = await openDatabase(opts)
+  } catch (err) {
+    if (!(err instanceof DatabaseInUseError)) throw err
+    const command = argv[0] ?? ''
+    const instead = Object.hasOwn(OVER_HTTP, command) ? OVER_HTTP[command] : 'the staff endpoints (see GET /docs)'
+    ctx.stderr.write(`${err.message}\nNothing was changed. While the server runs, use ${instead} with the staff token ` +
+      '(Authorization: Bearer $ADMIN_TOKEN), or stop the server first and run this command again.\n')
+    return 1
+  }
+  try {
+    await migrate(opts, database)
+    await prepareData(database, secretsOf(ctx.config), (data, message) => ctx.stderr.write(`${message} ${JSON.stringify(data)}\n`))
+    return await runCli(argv, { ...ctx, database })
+  } finally {
+    await database.close()
   }
 }
 
@@ -100,7 +136,7 @@ function exportOptions (args: string[]): { filter: ExportFilter, output?: string
  * The CSV goes to stdout, or to `output` through a temporary file next to it that is renamed into place once the
  * export has ended: a failed or interrupted export never leaves a partial list behind (or replaces a good one).
  */
-async function exportCsv (ctx: CliContext, filter: ExportFilter, output: string | undefined, who: Actor,
+async function exportCsv (ctx: OpenContext, filter: ExportFilter, output: string | undefined, who: Actor,
   now: () => Date): Promise<number> {
   let sink: Writable = ctx.stdout
   const partial = output && `${output}.partial-${process.pid}`
@@ -129,7 +165,7 @@ async function exportCsv (ctx: CliContext, filter: ExportFilter, output: string 
   }
 }
 
-async function writeExport (ctx: CliContext, sink: Writable, filter: ExportFilter, who: Actor,
+async function writeExport (ctx: OpenContext, sink: Writable, filter: ExportFilter, who: Actor,
   now: () => Date): Promise<number | undefined> {
   const [total] = await ctx.database.rows<{ n: number }>(sql`
     SELECT count(*)::int AS n FROM subscribers
@@ -165,17 +201,7 @@ async function main (): Promise<number> {
     process.stderr.write(`Configuration error: ${err.message}\n`)
     return 1
   }
-  // Embedded mode: PGlite is single-process, so stop the server first (or use the HTTP endpoints).
-  const opts = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 }
-  const database = await openDatabase(opts)
-  try {
-    await migrate(opts, database)
-    const appConfig = { ...config, tokenSecret: resolveTokenSecret(config) }
-    await prepareData(database, secretsOf(appConfig), (data, message) => process.stderr.write(`${message} ${JSON.stringify(data)}\n`))
-    return await runCli(process.argv.slice(2), { database, config: appConfig, stdout: process.stdout, stderr: process.stderr })
-  } finally {
-    await database.close()
-  }
+  return await runCli(process.argv.slice(2), { config: { ...config, tokenSecret: resolveTokenSecret(config) }, stdout: process.stdout, stderr: process.stderr })
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -54,6 +54,9 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_QUERY_TIMEOUT_MS: int(100, 600_000).default(10_000),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  // With credentials in an smtp:// URL, STARTTLS is required before they are sent; false is for a local mail
+  // catcher that offers no TLS (src/mail/transport.ts).
+  SMTP_REQUIRE_TLS: bool.default(true),
   MAIL_FROM: z.string().min(3).optional(),
   LIST_NAME: z.string().min(1).max(100).default('Our mailing list'),
   ADMIN_TOKEN: secret.optional(),

@@ -1,23 +1,32 @@
 // The embedded driver: PGlite, PostgreSQL compiled to WebAssembly, in-process, with its data in DATA_DIR (or in
-// memory for tests). One session shared by every request.
+// memory for tests), locked to this process while open (./embedded-lock.ts). One session shared by every request.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { PGlite } from '@electric-sql/pglite'
 import type { SQL } from 'drizzle-orm'
 import type { Database, Db, OpenOptions } from './client.js'
+import { lockEmbeddedDatabase } from './embedded-lock.js'
 import * as schema from './schema.js'
 
 export async function openPglite (opts: OpenOptions): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
   let dataPath: string | undefined
+  let unlock = async () => {}
   if (!opts.inMemory) {
     dataPath = join(opts.dataDir ?? './data', 'pgdata')
     mkdirSync(dataPath, { recursive: true })
+    unlock = await lockEmbeddedDatabase(dataPath)
   }
-  const pg: PGlite = await PGlite.create(dataPath, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {})
-  await pg.exec("SET TIME ZONE 'UTC'")
+  let pg: PGlite
+  try {
+    pg = await PGlite.create(dataPath, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {})
+    await pg.exec("SET TIME ZONE 'UTC'")
+  } catch (err) {
+    await unlock()
+    throw err
+  }
   const db = drizzle(pg, { schema }) as unknown as Db
   return {
     kind: 'pglite',
@@ -39,6 +48,9 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
     },
     async ping () { await pg.query('select 1') },
     // Closing twice is harmless, as it is for postgres.js.
-    async close () { if (!pg.closed) await pg.close() }
+    async close () {
+      if (!pg.closed) await pg.close()
+      await unlock()
+    }
   }
 }

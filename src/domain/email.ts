@@ -73,3 +73,14 @@ export function maskEmail (email: string): string {
   if (at < 1) return '***'
   return `${email[0]}***${email.slice(at)}`
 }
+
+// An address inside free text: an atext local part, @, and a domain (Unicode letters for internationalised ones).
+const ADDRESS_IN_TEXT = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[\p{L}\p{N}.-]+/gu
+
+/**
+ * Every address inside a text masked as maskEmail does: SMTP servers quote the recipient in their refusals
+ * ("550 5.1.1 <jane@example.org>: Recipient address rejected"), and those texts are stored and logged.
+ */
+export function maskEmailsIn (text: string): string {
+  return text.replace(ADDRESS_IN_TEXT, (address) => maskEmail(address))
+}

@@ -72,6 +72,12 @@ export const en = {
       503: 'The service is briefly unavailable. Try again in a minute.'
     } as Record<number, string>
   },
+  crossSite: {
+    title: 'Open this page from this site',
+    body: 'You came to a staff page from another website. Staff pages open only from this site, so that no other website can make your browser download the list or read staff data while you are logged in.',
+    link: 'Open the page here',
+    noLink: 'Go back to the dashboard and try again from there.'
+  },
   embed: {
     title: 'Add the signup form to your website',
     intro: 'Copy this HTML into any page of your website. It works as a normal form; when JavaScript is available it signs people up without leaving the page and shows the result next to the button.',

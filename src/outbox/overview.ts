@@ -2,7 +2,7 @@
 // in the queue (permanent failures go to a dead-letter state that staff can see and retry).
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
-import { maskEmail } from '../domain/email.js'
+import { maskEmail, maskEmailsIn } from '../domain/email.js'
 import { outboxStatus, subscriberStatus } from '../db/schema.js'
 
 export const OUTBOX_STATUSES = outboxStatus.enumValues
@@ -59,7 +59,8 @@ export async function outboxOverview (database: Database, now: Date, limit = 100
       kind: d.kind,
       to: maskEmail(d.email),
       attempts: Number(d.attempts),
-      lastError: d.last_error,
+      // Masked when stored too; this covers errors stored before that was done.
+      lastError: d.last_error && maskEmailsIn(d.last_error),
       createdAt: new Date(d.created_at).toISOString()
     }))
   }

@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/client.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
-import { maskEmail } from '../domain/email.js'
+import { maskEmail, maskEmailsIn } from '../domain/email.js'
 import { unsubscribeToken } from '../domain/tokens.js'
 import { confirmationMail, welcomeMail, type MailSettings } from '../mail/messages.js'
 import { isPermanentFailure, type Mailer } from '../mail/transport.js'
@@ -196,7 +196,8 @@ export class OutboxWorker {
   }
 
   private async failed (m: Claimed, err: unknown, to: string): Promise<void> {
-    const reason = String((err as Error).message ?? err).slice(0, 500)
+    // Kept in last_error and logged: the server's text often quotes the recipient's address.
+    const reason = maskEmailsIn(String((err as Error).message ?? err)).slice(0, 500)
     if (isPermanentFailure(err) || m.attempts >= this.opts.maxAttempts) {
       await this.finish(m.id, 'dead', reason)
       this.log.error({ outboxId: m.id, kind: m.kind, to, attempts: m.attempts, reason }, 'mail failed permanently')

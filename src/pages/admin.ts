@@ -1,5 +1,6 @@
 // The staff dashboard: counts by status, a server-rendered SVG chart of sign-ups per day (with the same numbers
-// as a table, its text alternative: WCAG 1.1.1), the confirmation rate, outbox health and the CSV downloads.
+// as a table, its text alternative: WCAG 1.1.1), the confirmation rate, outbox health and the CSV downloads; and
+// the page a staff request from another website gets instead.
 import { html, raw, type Html } from '../html.js'
 import type { DashboardStats, DayStats } from '../domain/stats.js'
 import type { SubscriberStatus } from '../db/schema.js'
@@ -94,4 +95,13 @@ ${dayTable(ctx, stats.days)}
 ${stats.outbox.dead > 0 ? html`<p>${m.dashboard.deadHint}</p>` : ''}
 <h2>${m.dashboard.links}</h2>
 <ul><li><a href="/embed">${m.dashboard.embedLink}</a></li><li><a href="/docs">${m.dashboard.docsLink}</a></li></ul>`, { wide: true })
+}
+
+/** A staff page reached from another website: why it is refused, and (for a read) the same address on this site. */
+export function crossSitePage (ctx: PageContext, here: string | undefined): string {
+  const { m } = ctx
+  return layout(ctx, m.crossSite.title, html`
+<h1>${m.crossSite.title}</h1>
+<p>${m.crossSite.body}</p>
+${here ? html`<p><a href="${here}">${m.crossSite.link}</a></p>` : html`<p><a href="/admin">${m.crossSite.noLink}</a></p>`}`)
 }

@@ -132,9 +132,10 @@ ${signupForm(ctx, {}, { withName: false, button: m.invalidLink.button })}`)
 
 export function errorPage (ctx: PageContext, status: number, message: string): string {
   const { m } = ctx
-  const title = m.errors.titles[status] ?? m.errors.titles.other
+  // Own properties only, like every lookup keyed by something a request chose.
+  const title = Object.hasOwn(m.errors.titles, status) ? m.errors.titles[status] : m.errors.titles.other
   return layout(ctx, title, html`
 <h1>${title}</h1>
-<p>${m.errors.bodies[status] ?? message}</p>
+<p>${Object.hasOwn(m.errors.bodies, status) ? m.errors.bodies[status] : message}</p>
 <p><a href="/">${m.errors.backHome}</a></p>`)
 }

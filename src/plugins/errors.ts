@@ -51,9 +51,21 @@ export default fp(async (app) => {
   })
 
   function sendError (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody) {
-    if (wantsHtml(request)) {
-      return sendHtml(reply, status, errorPage(pageContext(request), status, body.message))
-    }
+    const page = wantsHtml(request) ? errorPageFor(request, status, body.message) : undefined
+    if (page) return sendHtml(reply, status, page)
     return reply.code(status).type('application/json; charset=utf-8').send(body)
+  }
+
+  /**
+   * The error page, or undefined if it cannot be rendered. This handler must never throw: Fastify's fallback
+   * handler would then answer with the internal error message (OWASP Error Handling Cheat Sheet).
+   */
+  function errorPageFor (request: FastifyRequest, status: number, message: string): string | undefined {
+    try {
+      return errorPage(pageContext(request), status, message)
+    } catch (err) {
+      request.log.error({ err }, 'the error page could not be rendered; answered with JSON')
+      return undefined
+    }
   }
 }, { name: 'errors' })

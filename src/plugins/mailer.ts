@@ -19,7 +19,7 @@ export default fp<{ mailer?: Mailer }>(async (app, opts) => {
     }
   }
   const mailer = opts.mailer ?? (config.smtpUrl
-    ? smtpMailer(config.smtpUrl, config.smtpPoolSize)
+    ? smtpMailer(config.smtpUrl, config.smtpPoolSize, { requireTls: config.smtpRequireTls })
     : mailboxMailer(join(config.dataDir, 'mail')))
   app.decorate('mailer', mailer)
   app.decorate('mailSettings', settings)

@@ -1,11 +1,13 @@
 // Rate limiting: @fastify/rate-limit with the counters in Redis when REDIS_URL is set, so every instance shares one
-// limit (the plugin's in-memory store is per process), and the lockout for failed staff logins. Each route declares
-// its own limit in `config.rateLimit` (see routeLimit). OWASP ASVS 5.0 2.4.1; the Forgot Password Cheat Sheet.
+// limit (the plugin's in-memory store is per process), and the lockout for failed staff logins
+// (src/security/staff-lockout.ts). Each route declares its own limit in `config.rateLimit` (see routeLimit).
+// OWASP ASVS 5.0 2.4.1; the Forgot Password Cheat Sheet.
 import fp from 'fastify-plugin'
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { Redis } from 'ioredis'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
+import { staffLockout, type StaffLockout } from '../security/staff-lockout.js'
 
 /**
  * The client key: request.ip is the socket peer unless that peer is in TRUST_PROXY, so a forged X-Forwarded-For
@@ -19,26 +21,19 @@ export function routeLimit (config: Config, max: number,
   return { max, timeWindow: config.rateLimitWindowSeconds * 1000, keyGenerator }
 }
 
-export interface StaffLockout {
-  /** Seconds until this client may try again, or 0 if it is not locked out. Never counts as an attempt. */
-  lockedFor(request: FastifyRequest): Promise<number>
-  /** Records a failed staff login from this client. */
-  failed(request: FastifyRequest): Promise<void>
-}
-
 export default fp(async (app) => {
   const { config } = app
 
   let redis: Redis | undefined
   if (config.redisUrl) {
     // Fail fast instead of queueing while Redis is away: with skipOnError below, a request then goes through
-    // unlimited rather than waiting or failing.
+    // unlimited rather than waiting or failing (the staff lockout counts per process instead).
     // Loaded only when configured: the client library is a sizeable share of an idle process's memory.
     const { Redis } = await import('ioredis')
     redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000 })
     let healthy = true
     redis.on('error', (err) => {
-      if (healthy) app.log.warn({ err: { message: err.message } }, 'redis unavailable: rate limits are not enforced until it is back')
+      if (healthy) app.log.warn({ err: { message: err.message } }, 'redis unavailable: sign-up and link limits are not enforced, and the staff lockout counts per process, until it is back')
       healthy = false
     })
     redis.on('ready', () => { healthy = true })
@@ -60,25 +55,18 @@ export default fp(async (app) => {
     // Redis down → let requests through rather than fail every sign-up and every unsubscribe with a 500.
     // Unsubscribes must keep working (RFC 8058; mailbox providers expect them honoured within two days), and
     // list-bombing stays capped by the per-address cooldown kept in PostgreSQL; only the per-client cap is lost.
+    // Not so the staff lockout below: it never switches off.
     skipOnError: true,
     errorResponseBuilder: (_request, context) => Object.assign(
       new Error(`Too many requests from your network. Try again in ${context.after}.`), { statusCode: 429 })
   })
 
-  const staffLimiter = app.createRateLimit({
-    max: config.rateLimitStaffFailures,
-    timeWindow: config.rateLimitStaffWindowSeconds * 1000,
-    keyGenerator: (request) => `staff-login-failures:${clientKey(request)}`
-  })
-  const lockout: StaffLockout = {
-    async lockedFor (request) {
-      const state = await staffLimiter(request, { increment: false })
-      if (state.isAllowed || state.remaining > 0) return 0
-      return Math.max(1, state.ttlInSeconds)
-    },
-    async failed (request) { await staffLimiter(request) }
-  }
-  app.decorate('staffLockout', lockout)
+  app.decorate('staffLockout', staffLockout({
+    failures: config.rateLimitStaffFailures,
+    windowSeconds: config.rateLimitStaffWindowSeconds,
+    keyPrefix: config.rateLimitPrefix,
+    redis
+  }))
 }, { name: 'rate-limits', dependencies: ['errors'] })
 
 /** A 429 the way the error handler words it, with Retry-After (RFC 9110 §10.2.3). */
@@ -89,6 +77,7 @@ export function tooManyRequests (reply: FastifyReply, seconds: number): Error {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The lockout after failed staff logins, keyed by clientKey(request). */
     staffLockout: StaffLockout
   }
 }

@@ -1,11 +1,15 @@
 // Staff authentication, in one place for every staff route: `Authorization: Bearer <ADMIN_TOKEN>`, or HTTP Basic with
 // ADMIN_TOKEN as the password so a browser shows its login prompt (RFC 7617). Without ADMIN_TOKEN the staff routes
-// are closed (503). Registered once as an onRequest hook for everything under /admin (src/routes/admin/index.ts).
+// are closed (503). Registered once as an onRequest hook for everything under /admin (src/routes/admin/index.ts),
+// and on GET /metrics; every credential on every one of them goes through the same lockout.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { safeEqual } from '../crypto.js'
+import { sendHtml, wantsHtml } from '../http.js'
+import { crossSitePage } from '../pages/admin.js'
+import { pageContext } from '../pages/context.js'
 import { CONTROL_CHARS } from '../text.js'
-import { tooManyRequests } from './rate-limits.js'
+import { clientKey, tooManyRequests } from './rate-limits.js'
 
 /** Who made a staff request, as the consent ledger records it: a label, never the secret. */
 export interface StaffIdentity {
@@ -30,8 +34,9 @@ export function credentialsOf (request: FastifyRequest): Credentials | undefined
 
 /**
  * Sec-Fetch-Site where the browser sends it, else the Origin header against PUBLIC_URL; scripts send neither.
- * Basic credentials are ambient like a cookie: a browser would send them with a form posted from another site
- * (OWASP Cross-Site Request Forgery Prevention Cheat Sheet, "Fetch Metadata headers").
+ * Basic credentials are ambient like a cookie: a browser sends them with a form posted, an image or script loaded or
+ * a link followed from another site (OWASP Cross-Site Request Forgery Prevention Cheat Sheet, "Fetch Metadata
+ * headers"; W3C Fetch Metadata Request Headers).
  */
 export function isCrossSite (request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site']
@@ -47,34 +52,50 @@ export interface StaffCheckOptions {
   what?: string
 }
 
+const CROSS_SITE_MESSAGE = 'Staff pages and endpoints do not answer requests sent from another website: open the address on this site, or call it from a script.'
+
+/**
+ * Every staff route, reads included, refuses a request from another website: a page elsewhere could otherwise make
+ * a logged-in browser run an export (and write its audit row) or fetch staff data. A browser that followed a link
+ * gets a page linking to the same URL here; following that link is a same-origin request and works.
+ */
+function refuseCrossSite (request: FastifyRequest, reply: FastifyReply) {
+  if (!wantsHtml(request)) return reply.code(403).send({ error: 'cross_site', message: CROSS_SITE_MESSAGE })
+  const reading = request.method === 'GET' || request.method === 'HEAD'
+  const here = reading ? `${request.server.config.publicUrl}${request.url}` : undefined
+  return sendHtml(reply.header('cache-control', 'no-store'), 403, crossSitePage(pageContext(request), here))
+}
+
 export default fp(async (app) => {
   app.decorateRequest('staff', undefined)
+
+  /** Who the credential belongs to, or undefined if it matches no configured secret. */
+  function identify (given: Credentials | undefined, opts: StaffCheckOptions): StaffIdentity | undefined {
+    const { adminToken } = app.config
+    const extra = opts.alsoAccept?.secret
+    if (given && adminToken && safeEqual(given.secret, adminToken)) return { actor: given.user ? `basic:${given.user}` : 'admin-token' }
+    if (given && extra && safeEqual(given.secret, extra)) return { actor: opts.alsoAccept!.actor }
+    return undefined
+  }
 
   /** An onRequest hook: lets staff through (setting request.staff), answers everyone else 401, 403, 429 or 503. */
   function staffCheck (opts: StaffCheckOptions = {}) {
     return async function requireStaff (request: FastifyRequest, reply: FastifyReply) {
-      const { adminToken } = app.config
-      const extra = opts.alsoAccept?.secret
-      if (!adminToken && !extra) {
+      if (!app.config.adminToken && !opts.alsoAccept?.secret) {
         return reply.code(503).send({ error: 'staff_disabled', message: `${opts.what ?? 'Staff access'} is off: set ADMIN_TOKEN (at least 32 characters) to turn it on.` })
       }
-      // A state-changing staff request must come from this site or from a script, not from another website.
-      if (request.method !== 'GET' && request.method !== 'HEAD' && isCrossSite(request)) {
-        return reply.code(403).send({ error: 'cross_site', message: 'Staff changes must come from this site or from a script, not from another website.' })
-      }
-      // A client that failed too often is locked out before its credential is even checked.
-      const lockedFor = await app.staffLockout.lockedFor(request)
+      if (isCrossSite(request)) return refuseCrossSite(request, reply)
+      // Every attempt is counted before its credential is checked, and given back if it succeeds: a client that
+      // failed too often is locked out, even with the right credential, however many guesses it sends at once.
+      const client = clientKey(request)
+      const lockedFor = await app.staffLockout.attempt(client)
       if (lockedFor > 0) throw tooManyRequests(reply, lockedFor)
-      const given = credentialsOf(request)
-      if (given && adminToken && safeEqual(given.secret, adminToken)) {
-        request.staff = { actor: given.user ? `basic:${given.user}` : 'admin-token' }
+      const identity = identify(credentialsOf(request), opts)
+      if (identity) {
+        request.staff = identity
+        await app.staffLockout.succeeded(client)
         return
       }
-      if (given && extra && safeEqual(given.secret, extra)) {
-        request.staff = { actor: opts.alsoAccept!.actor }
-        return
-      }
-      await app.staffLockout.failed(request)
       return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
         .send({ error: 'unauthorized', message: 'Staff only: send Authorization: Bearer <ADMIN_TOKEN>, or log in with ADMIN_TOKEN as the password.' })
     }

@@ -14,6 +14,11 @@ import { errors, page, pageOrJson } from '../openapi.js'
 import { clientKey, routeLimit } from '../plugins/rate-limits.js'
 
 const tokenParams = z.object({ token: z.string() })
+// The page's second button (erase=1) also erases the subscriber: its JSON answer says so.
+const unsubscribedBody = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('unsubscribed') }).describe('Unsubscribed'),
+  z.object({ status: z.literal('erased') }).describe('Unsubscribed, and everything held about the subscriber erased (erase=1)')
+])
 
 export default async function tokenRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
@@ -112,7 +117,7 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
       summary: 'Unsubscribe (also the RFC 8058 one-click target)',
       description: 'Body `List-Unsubscribe=One-Click` (urlencoded or multipart) or empty. Always 200 and never a redirect for a valid link; repeats are harmless.',
       params: tokenParams,
-      response: { 200: pageOrJson('Unsubscribed', z.object({ status: z.literal('unsubscribed') })), 404: errors[404], 413: errors[413], 429: errors[429], 503: errors[503] }
+      response: { 200: pageOrJson('Unsubscribed; with erase=1 also erased', unsubscribedBody), 404: errors[404], 413: errors[413], 429: errors[429], 503: errors[503] }
     }
   }, async (request, reply) => {
     const publicId = await genuineUnsubscribe(request)

@@ -32,8 +32,12 @@ export interface SmtpSink {
   failWith: number | undefined
   /** Reply codes for the next messages, one each (e.g. [451, 451]); then messages are accepted again. */
   failNext: number[]
+  /** While set, refusals carry this reply text (e.g. `5.1.1 <jane@example.org>: Recipient address rejected`). */
+  failText: string | undefined
   /** Every message the sink refused, with the code it got. */
   refused: Array<{ messageId: string, to: string, code: number }>
+  /** Every AUTH a client sent (the sink accepts any credentials, also without TLS). */
+  auths: Array<{ username?: string, password?: string }>
   /** How many messages each recipient was sent, accepted or refused. */
   attempts: Map<string, number>
   /** The options it was started with; a test may change them while it runs (e.g. delayMs). */
@@ -54,7 +58,9 @@ export async function startSmtp (t: Pick<Test, 'teardown'>, opts: SmtpSinkOption
     mails: [],
     failWith: undefined,
     failNext: [],
+    failText: undefined,
     refused: [],
+    auths: [],
     attempts: new Map(),
     opts,
     waitFor: (n, timeoutMs = 10_000) => waitUntil(() => sink.mails.length >= n, timeoutMs,
@@ -69,7 +75,12 @@ export async function startSmtp (t: Pick<Test, 'teardown'>, opts: SmtpSinkOption
         authOptional: true,
         // smtp-server's bundled STARTTLS certificate has expired: the sink speaks plain SMTP.
         disabledCommands: ['STARTTLS'],
+        allowInsecureAuth: true,
         logger: false,
+        onAuth (auth, _session, callback) {
+          sink.auths.push({ username: auth.username, password: auth.password ?? undefined })
+          callback(null, { user: auth.username })
+        },
         // Once stopped, connections still open (the app's pooled ones) are dropped at once, as by a server going down.
         closeTimeout: 50,
         onData: (stream, session, callback) => { receive(stream, session, callback).catch(callback) }
@@ -98,7 +109,7 @@ export async function startSmtp (t: Pick<Test, 'teardown'>, opts: SmtpSinkOption
     const code = sink.failWith ?? sink.failNext.shift() ?? sink.opts.refuse?.(to[0], attempt)
     if (code) {
       sink.refused.push({ messageId: /^Message-ID:\s*(<[^>]+>)/im.exec(raw)?.[1] ?? '', to: to[0], code })
-      return callback(Object.assign(new Error(`test sink refuses with ${code}`), { responseCode: code }))
+      return callback(Object.assign(new Error(sink.failText ?? `test sink refuses with ${code}`), { responseCode: code }))
     }
     // Recorded before the 250 goes out: like a real MTA, the mail counts as delivered even if the client vanishes
     // before it reads the answer.
