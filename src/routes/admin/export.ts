@@ -2,16 +2,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { EXPORT_STATUSES } from '../../domain/export.js'
+import { EXPORT_STATUSES, sinceOutOfRange } from '../../domain/export.js'
 import { auditedExport, type Actor } from '../../domain/ledger.js'
 import { errors, staffErrors, staffSecurity } from '../../openapi.js'
 
-const exportQuery = z.object({
+const exportQuery = (now: () => Date) => z.object({
   status: z.enum(EXPORT_STATUSES, { error: `status must be one of ${EXPORT_STATUSES.join(', ')}.` }).default('confirmed'),
   // One message for the union: zod's own for a failed union is a bare "Invalid input".
   since: z.union([z.iso.datetime({ offset: true }), z.iso.date()],
     { error: 'since must be an ISO 8601 date-time or date, such as 2026-01-31T00:00:00Z or 2026-01-31.' })
-    .transform((v) => new Date(v)).optional()
+    .transform((value, ctx) => {
+      const since = new Date(value)
+      const problem = sinceOutOfRange(since, now())
+      if (problem) { ctx.addIssue({ code: 'custom', message: problem }); return z.NEVER }
+      return since
+    }).optional()
 })
 
 /** Who did it, for the consent ledger: the staff member's label (never the secret), the channel, IP and browser. */
@@ -31,7 +36,7 @@ export default async function exportRoutes (fastify: FastifyInstance) {
       summary: 'Export subscribers as CSV',
       description: "RFC 4180; cells a spreadsheet would evaluate are prefixed with ' (OWASP CSV Injection). Streams any list size.",
       security: staffSecurity,
-      querystring: exportQuery,
+      querystring: exportQuery(app.now),
       response: { 200: { description: 'The CSV file (Content-Disposition: attachment)', content: { 'text/csv': { schema: z.string() } } }, 400: errors[400], ...staffErrors }
     }
   }, async (request, reply) => {
