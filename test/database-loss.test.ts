@@ -8,7 +8,7 @@ import { buildApp } from '../src/app.js'
 import { migrate, openDatabase } from '../src/db/client.js'
 import { driverError, isDatabaseUnavailable } from '../src/db/errors.js'
 import { smtpMailer } from '../src/mail/transport.js'
-import { buildTestApp, form, json, startSmtp, testConfig, testDatabase } from './helper.js'
+import { buildTestApp, form, json, staff, startSmtp, testConfig, testDatabase } from './helper.js'
 
 /** Forwards to the test's PostgreSQL, or with `blackhole` accepts connections and never answers. */
 async function proxy (t: Tap, target: URL, blackhole = false) {
@@ -48,6 +48,7 @@ t.test('a wrapped driver error is recognised as unavailable and unwrapped for lo
   t.equal(driverError(wrapped), lost, 'the log gets the driver error, not the query parameters')
   t.ok(isDatabaseUnavailable(wrapped))
   t.ok(isDatabaseUnavailable(Object.assign(new Error('refused'), { errno: 'ECONNREFUSED' })))
+  t.ok(isDatabaseUnavailable(Object.assign(new Error('sorry, too many clients already'), { code: '53300' })), 'max_connections reached')
   t.notOk(isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' })), 'a bad query is not an outage')
   t.notOk(isDatabaseUnavailable(null))
   t.equal(driverError(lost), lost)
@@ -74,6 +75,8 @@ t.test('while PostgreSQL is gone, /readyz and sign-ups answer 503; once it is ba
   const page = await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'gap@example.org' }) })
   t.equal(page.statusCode, 503)
   t.match(page.body, /Service unavailable/)
+  const exported = await app.inject({ url: '/admin/subscribers.csv', headers: { ...staff, accept: 'application/json' } })
+  t.equal(exported.statusCode, 503, 'an export cannot open its connection either: 503, not 500')
 
   await db.restore()
   let ready = 0

@@ -174,7 +174,7 @@ t.test('the unsubscribe_url in the export unsubscribes when POSTed', async (t) =
 })
 
 t.test('concurrent exports with different filters each get their own rows', async (t) => {
-  const ta = await buildTestApp(t)
+  const ta = await buildTestApp(t, { EXPORT_CONCURRENCY: '6' })
   await signUp(ta.app, 'p1@example.org')
   await signUpAndConfirm(ta, 'c1@example.org')
   const queries = ['status=pending', 'status=confirmed', 'status=all', 'status=pending', 'status=confirmed', 'status=all']

@@ -1,6 +1,6 @@
 // One error handler: validation → 400 {error, message, field}; other 4xx pass through with a message that says
-// what to fix; 5xx become a generic message, logged with the request id; a lost database is a 503. Browsers get the
-// same as a page.
+// what to fix; 5xx become a generic message, logged with the request id, unless raised to be shown (a busy
+// resource); a lost database is a 503. Browsers get the same as a page.
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
@@ -34,6 +34,11 @@ export default fp(async (app) => {
         : status === 429 && err.message ? err.message : fallback
       return sendError(request, reply, status, { error: code, message })
     }
+    // A 5xx raised on purpose with words for the client (`expose`, as http-errors names it): a busy resource that
+    // says why and when to come back (its Retry-After is set with it).
+    if ((err as { expose?: boolean }).expose && err.code) {
+      return sendError(request, reply, status, { error: err.code, message: err.message }, true)
+    }
     if (isDatabaseUnavailable(err)) {
       request.log.warn({ code: (driverError(err) as { code?: string }).code }, 'database unavailable')
       return sendError(request, reply, 503, { error: 'unavailable', message: 'The service is briefly unavailable. Try again in a minute.' })
@@ -46,9 +51,9 @@ export default fp(async (app) => {
     return sendError(request, reply, 404, { error: 'not_found', message: CLIENT_MESSAGES[404][1] })
   })
 
-  function sendError (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody) {
+  function sendError (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody, specific = false) {
     if (wantsHtml(request)) {
-      return sendHtml(reply, status, errorPage(pageContext(request), status, body.message))
+      return sendHtml(reply, status, errorPage(pageContext(request), status, body.message, specific))
     }
     return reply.code(status).type('application/json; charset=utf-8').send(body)
   }
