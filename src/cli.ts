@@ -11,7 +11,7 @@ import { ConfigError, loadConfig, resolveTokenSecret, type Config } from './conf
 import { migrate, openDatabase, type Database } from './db/client.js'
 import { DatabaseInUseError } from './db/embedded-lock.js'
 import { parseEmail } from './domain/email.js'
-import { EXPORT_STATUSES, type ExportFilter, type ExportStatus } from './domain/export.js'
+import { EXPORT_STATUSES, sinceOutOfRange, type ExportFilter, type ExportStatus } from './domain/export.js'
 import { auditedExport, type Actor } from './domain/ledger.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
@@ -64,7 +64,7 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
         return 0
       }
       case 'export': {
-        const { filter, output } = exportOptions(rest)
+        const { filter, output } = exportOptions(rest, now())
         return await exportCsv({ ...ctx, database }, filter, output, who, now)
       }
       case 'purge': {
@@ -119,17 +119,24 @@ function emailArg (args: string[]): string {
   return parsed.normalized
 }
 
-function exportOptions (args: string[]): { filter: ExportFilter, output?: string } {
+function exportOptions (args: string[], now: Date): { filter: ExportFilter, output?: string } {
   const filter: ExportFilter = { status: 'confirmed' }
   let output: string | undefined
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]]
     if (flag === '--status' && (EXPORT_STATUSES as readonly string[]).includes(value)) filter.status = value as ExportStatus
-    else if (flag === '--since' && value && !Number.isNaN(Date.parse(value))) filter.since = new Date(value)
+    else if (flag === '--since' && value && !Number.isNaN(Date.parse(value))) filter.since = sinceArg(value, now)
     else if ((flag === '--output' || flag === '-o') && value) output = value
     else throw new UsageError(`Bad export option: ${[flag, value].filter(Boolean).join(' ')}`)
   }
   return { filter, output }
+}
+
+function sinceArg (value: string, now: Date): Date {
+  const since = new Date(value)
+  const problem = sinceOutOfRange(since, now)
+  if (problem) throw new UsageError(problem.replace(/^since/, '--since'))
+  return since
 }
 
 /**

@@ -53,6 +53,10 @@ const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_QUERY_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  // Staff CSV exports: how many at once (each on a database connection of its own), and how long one may send
+  // nothing (a paused or stalled download) before it is cut.
+  EXPORT_CONCURRENCY: int(1, 20).default(2),
+  EXPORT_IDLE_TIMEOUT_SECONDS: int(1, 3600).default(20),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
   // With credentials in an smtp:// URL, STARTTLS is required before they are sent; false is for a local mail
   // catcher that offers no TLS (src/mail/transport.ts).

@@ -64,11 +64,12 @@ t.test('the CLI purge and its usage errors', async (t) => {
   const purged = await run(['purge'])
   t.equal(purged.code, 0)
   t.same(JSON.parse(purged.out), { skipped: false, deleted: 0, tokensCleared: 0 })
-  for (const argv of [[], ['frobnicate'], ['show'], ['show', 'not-an-address'], ['export', '--status', 'everyone'], ['export', '--since', 'yesterday']]) {
+  for (const argv of [[], ['frobnicate'], ['show'], ['show', 'not-an-address'], ['export', '--status', 'everyone'], ['export', '--since', 'yesterday'], ['export', '--since', '0000-01-01']]) {
     const r = await run(argv)
     t.equal(r.code, 2, `usage error: ${argv.join(' ')}`)
     t.match(r.err, /Usage: npm run cli/)
   }
+  t.match((await run(['export', '--since', '0000-01-01'])).err, /^--since must be from 1970-01-01 up to now/, 'a since PostgreSQL cannot take is refused before anything is audited')
   const since = await run(['export', '--status', 'all', '--since', '2020-01-01'])
   t.match(since.err, /Exported 0 rows \(all since 2020-01-01T00:00:00.000Z\)/)
 })

@@ -25,7 +25,9 @@ const BAD: Array<[string, Record<string, string>, RegExp]> = [
   ['SMTP_URL', { SMTP_URL: 'http://mail.example.org' }, /^SMTP_URL: must start with smtp:\/\//],
   ['CONFIRM_TTL_HOURS', { CONFIRM_TTL_HOURS: '0' }, /^CONFIRM_TTL_HOURS: /],
   ['WELCOME_EMAIL', { WELCOME_EMAIL: 'maybe' }, /^WELCOME_EMAIL: /],
-  ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /]
+  ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+  ['EXPORT_CONCURRENCY', { EXPORT_CONCURRENCY: '0' }, /^EXPORT_CONCURRENCY: /],
+  ['EXPORT_IDLE_TIMEOUT_SECONDS', { EXPORT_IDLE_TIMEOUT_SECONDS: 'never' }, /^EXPORT_IDLE_TIMEOUT_SECONDS: /]
 ]
 
 t.test('each bad variable stops loadConfig with one line naming it', async (t) => {
@@ -55,7 +57,9 @@ t.test('with nothing set, the defaults run embedded on localhost:3000', async (t
     confirmTtlHours: 72,
     welcomeEmail: true,
     trustProxy: undefined,
-    worker: true
+    worker: true,
+    exportConcurrency: 2,
+    exportIdleTimeoutSeconds: 20
   })
   t.match(c.consentText, /Our mailing list/)
   t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080', 'PUBLIC_URL follows PORT by default')

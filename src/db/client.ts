@@ -17,8 +17,9 @@ export interface Database {
   /** Runs a constant statement text with bound parameters ($1, $2, …): for hot paths, no query building. */
   query<T = Record<string, unknown>>(text: string, params: unknown[]): Promise<T[]>
   /**
-   * Streams the output of `COPY (…) TO STDOUT …`. COPY takes no bind parameters, so values reach it as session
-   * settings `joinlist.<name>`, set with bound parameters on the same connection just before.
+   * Streams the output of `COPY (…) TO STDOUT …`. COPY takes no bind parameters, so values reach it as settings
+   * `joinlist.<name>`, set with bound parameters on the same connection just before. Destroying the stream stops
+   * the COPY.
    */
   copyOut(copySql: string, settings: Record<string, string>): Promise<CopyStream>
   ping(): Promise<void>
@@ -27,8 +28,8 @@ export interface Database {
 
 export interface CopyStream {
   stream: Readable
-  /** Stops the COPY on the server, e.g. when the HTTP client went away. */
-  cancel(): void
+  /** Resolves once the stream has closed (ended or destroyed) and the COPY's database connection is closed. */
+  released: Promise<void>
 }
 
 export const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url))

@@ -4,9 +4,10 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors'
 
 // postgres.js and Node socket errors, our query deadline (src/db/client.ts), and PostgreSQL's query_canceled
-// (statement_timeout, src/db/client.ts) / admin_shutdown / crash_shutdown / cannot_connect_now.
+// (statement_timeout, src/db/client.ts) / admin_shutdown / crash_shutdown / cannot_connect_now, and
+// too_many_connections (max_connections reached: an export opens a connection of its own).
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED',
-  'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE', 'QUERY_TIMEOUT', '57014', '57P01', '57P02', '57P03'])
+  'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EPIPE', 'QUERY_TIMEOUT', '57014', '57P01', '57P02', '57P03', '53300'])
 
 /** The driver's own error inside drizzle's wrapper (whose message and fields repeat the query parameters). */
 export function driverError (err: unknown): unknown {

@@ -44,7 +44,9 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
         return await tx.query(copySql.replace(/TO STDOUT/, "TO '/dev/blob'"))
       })
       const blob = result.blob ?? new Blob([])
-      return { stream: Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream), cancel: () => {} }
+      const stream = Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream)
+      // The COPY is over before the first byte is streamed; what the stream still holds is the list in memory.
+      return { stream, released: new Promise<void>((resolve) => stream.once('close', () => resolve())) }
     },
     async ping () { await pg.query('select 1') },
     // Closing twice is harmless, as it is for postgres.js.

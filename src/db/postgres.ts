@@ -1,11 +1,10 @@
 // The PostgreSQL driver: a postgres.js pool with server- and client-side query deadlines, prepared statements, one
-// retry on a connection found dead, and COPY streaming for the export.
-import type { Readable } from 'node:stream'
+// retry on a connection found dead, and COPY streaming for the export on connections of its own (./postgres-copy.ts).
 import postgres from 'postgres'
 import type { SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
-import { coalesce } from './copy.js'
 import type { Database, Db } from './client.js'
+import { ownConnectionCopier } from './postgres-copy.js'
 import * as schema from './schema.js'
 
 export async function openPostgres (url: string, max: number, queryTimeoutMs: number): Promise<Database> {
@@ -32,9 +31,9 @@ export async function openPostgres (url: string, max: number, queryTimeoutMs: nu
   const db = drizzle(client, { schema }) as unknown as Db
   // Raw queries go straight to postgres.js (as db.execute does), so a query can be cancelled when it runs late.
   const dialect = new PgDialect()
-  // Export transactions still finishing: close() waits for them, because client.end() called while one is still
-  // on its connection waits out its whole timeout (seen: every close right after an export took 5 s).
-  const releasing = new Set<Promise<void>>()
+  // Exports never take a connection from this pool: a download left unread would hold it, and ten of them would
+  // leave sign-ups, confirmations and the mail worker with none.
+  const copier = ownConnectionCopier(url)
   // Named prepared statements (postgres.js caches them per connection by text; our texts are constant and
   // values are bound): PostgreSQL parses and plans each statement once per connection, not once per
   // request, which the sign-up bench measured as a large share of the database's time.
@@ -60,35 +59,10 @@ export async function openPostgres (url: string, max: number, queryTimeoutMs: nu
       const { sql: text, params } = dialect.sqlToQuery(sqlQuery)
       return await query<T>(text, params)
     },
-    async copyOut (copySql, settings) {
-      // In a transaction rather than on client.reserve(): reserve() on a pool with no idle connection never
-      // settles with fetch_types off (porsager/postgres #751, #1219; an export during a burst of sign-ups would
-      // hang). LOCAL settings end with the transaction, so the secrets in them never go back to the pool.
-      let opened!: (copy: { stream: Readable, stop: () => void }) => void
-      const started = new Promise<{ stream: Readable, stop: () => void }>((resolve) => { opened = resolve })
-      const transaction = client.begin(async (tx) => {
-        // A large list takes longer than any query deadline; an abandoned download cancels it instead.
-        await tx`set local statement_timeout = 0`
-        for (const [name, value] of Object.entries(settings)) {
-          await tx`select set_config(${'joinlist.' + name}, ${value}, true)`
-        }
-        const query = tx.unsafe(copySql)
-        const stream = await query.readable() as unknown as Readable
-        // postgres.js can leave the connection paused when the reader lags at the very end of a COPY
-        // (porsager/postgres #499, #917): one more read on 'end' lets it finish.
-        stream.once('end', () => (stream as unknown as { _read(): void })._read())
-        opened({ stream, stop: () => cancelQuietly(query) })
-        // The transaction (and its connection) lasts as long as the stream: ended, failed or destroyed.
-        await new Promise((resolve) => stream.once('close', resolve))
-      })
-      const done: Promise<void> = transaction.then(() => {}, () => {}).finally(() => releasing.delete(done))
-      releasing.add(done)
-      const { stream, stop } = await Promise.race([started, transaction.then(() => { throw new Error('COPY did not start') })])
-      return { stream: coalesce(stream), cancel: () => { stop(); stream.destroy() } }
-    },
+    copyOut: copier.copyOut,
     async ping () { await client`select 1` },
     async close () {
-      await Promise.all(releasing)
+      await copier.closeAll()
       await client.end({ timeout: 5 })
     }
   }

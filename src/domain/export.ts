@@ -10,6 +10,16 @@ export type ExportStatus = typeof EXPORT_STATUSES[number]
 
 export interface ExportFilter { status: ExportStatus, since?: Date }
 
+// No sign-up is older; and PostgreSQL refuses some dates JavaScript accepts (year 0, years past 9999), which
+// would fail the export after its ledger row was written.
+const EARLIEST_SINCE = new Date('1970-01-01T00:00:00Z')
+
+/** What is wrong with a `since` filter, in words for staff, or undefined when it is from 1970-01-01 up to now. */
+export function sinceOutOfRange (since: Date, now: Date): string | undefined {
+  if (since >= EARLIEST_SINCE && since <= now) return undefined
+  return `since must be from 1970-01-01 up to now (${now.toISOString()}), such as 2026-01-31 or 2026-01-31T00:00:00Z.`
+}
+
 // OWASP CSV injection: prefix ' to cells starting with = + - @ TAB CR LF.
 const neutral = (col: string) =>
   `CASE WHEN left(${col}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r', E'\\n') THEN '''' || ${col} ELSE ${col} END`

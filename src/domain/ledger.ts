@@ -1,5 +1,5 @@
 // The audited staff export: its consent-ledger event and its row count.
-import { Transform, type TransformCallback } from 'node:stream'
+import { pipeline, Transform, type TransformCallback } from 'node:stream'
 import { sql } from 'drizzle-orm'
 import type { CopyStream, Database } from '../db/client.js'
 import { exportSubscribers, type ExportFilter } from './export.js'
@@ -8,31 +8,44 @@ import { exportSubscribers, type ExportFilter } from './export.js'
 export interface Actor { actor: string, method: 'staff-api' | 'cli' | 'self-service', ip?: string, userAgent?: string }
 
 /**
- * The staff export with its audit row: the event is written before the first byte leaves, so
- * even an interrupted download is on record; its row count is added once the stream has ended.
+ * The staff export with its audit row: the event is written once the COPY has started (an export that could not
+ * start is not on record) and before the first byte leaves, so even an interrupted download is on record; its row
+ * count is added once the stream has ended.
  */
 export async function auditedExport (database: Database, publicUrl: string, filter: ExportFilter, who: Actor,
   now: () => Date): Promise<AuditedExport> {
-  const filters = { status: filter.status, since: filter.since?.toISOString() ?? null }
-  const [event] = await database.rows<{ id: number }>(sql`
-    INSERT INTO consent_events (occurred_at, type, ip, user_agent, method, details)
-    VALUES (${now().toISOString()}, 'export', ${who.ip ?? null}, ${who.userAgent ?? null}, ${who.method},
-      ${JSON.stringify({ actor: who.actor, filters })}::jsonb)
-    RETURNING id`)
   const copy = await exportSubscribers(database, publicUrl, filter)
+  let eventId: number
+  try {
+    eventId = await recordExport(database, filter, who, now)
+  } catch (err) {
+    copy.stream.destroy()
+    throw err
+  }
   const counter = new CsvRecordCounter()
-  copy.stream.once('error', (err) => counter.destroy(err))
-  copy.stream.pipe(counter)
+  // Destroying either stream ends both, and with them the COPY: a download abandoned mid-body (the HTTP layer
+  // destroys what it was sending) frees the export's database connection. Its error, if any, reaches the reader.
+  pipeline(copy.stream, counter, () => {})
   const rows = new Promise<number | undefined>((resolve) => {
     counter.once('end', () => resolve(counter.records - 1))
     counter.once('close', () => resolve(undefined))
   }).then(async (n) => {
     if (n === undefined) return undefined
     await database.rows(sql`
-      UPDATE consent_events SET details = details || jsonb_build_object('rows', ${n}::int) WHERE id = ${event.id}`)
+      UPDATE consent_events SET details = details || jsonb_build_object('rows', ${n}::int) WHERE id = ${eventId}`)
     return n
   })
-  return { stream: counter, cancel: copy.cancel, rows, rowsSoFar: () => Math.max(0, counter.records - 1) }
+  return { stream: counter, released: copy.released, rows, rowsSoFar: () => Math.max(0, counter.records - 1) }
+}
+
+async function recordExport (database: Database, filter: ExportFilter, who: Actor, now: () => Date): Promise<number> {
+  const filters = { status: filter.status, since: filter.since?.toISOString() ?? null }
+  const [event] = await database.rows<{ id: number }>(sql`
+    INSERT INTO consent_events (occurred_at, type, ip, user_agent, method, details)
+    VALUES (${now().toISOString()}, 'export', ${who.ip ?? null}, ${who.userAgent ?? null}, ${who.method},
+      ${JSON.stringify({ actor: who.actor, filters })}::jsonb)
+    RETURNING id`)
+  return event.id
 }
 
 export interface AuditedExport extends CopyStream {

@@ -130,12 +130,13 @@ export function invalidLinkPage (ctx: PageContext, expired: boolean): string {
 ${signupForm(ctx, {}, { withName: false, button: m.invalidLink.button })}`)
 }
 
-export function errorPage (ctx: PageContext, status: number, message: string): string {
+/** `specific`: the message says more than the page language's general one for the status, and is shown instead. */
+export function errorPage (ctx: PageContext, status: number, message: string, specific = false): string {
   const { m } = ctx
   // Own properties only, like every lookup keyed by something a request chose.
   const title = Object.hasOwn(m.errors.titles, status) ? m.errors.titles[status] : m.errors.titles.other
   return layout(ctx, title, html`
 <h1>${title}</h1>
-<p>${Object.hasOwn(m.errors.bodies, status) ? m.errors.bodies[status] : message}</p>
+<p>${specific ? message : Object.hasOwn(m.errors.bodies, status) ? m.errors.bodies[status] : message}</p>
 <p><a href="/">${m.errors.backHome}</a></p>`)
 }

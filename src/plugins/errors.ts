@@ -1,6 +1,6 @@
 // One error handler: validation → 400 {error, message, field}; other 4xx pass through with a message that says
-// what to fix; 5xx become a generic message, logged with the request id; a lost database is a 503. Browsers get the
-// same as a page.
+// what to fix; 5xx become a generic message, logged with the request id, unless raised to be shown (a busy
+// resource); a lost database is a 503. Browsers get the same as a page.
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
@@ -27,7 +27,8 @@ export default fp(async (app) => {
     }
     if (err instanceof ClientError) {
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
-      return sendError(request, reply, err.statusCode, { error: err.error, message: err.message })
+      // Its own words: what was refused and what to do (a 503 says why and when to come back).
+      return sendError(request, reply, err.statusCode, { error: err.error, message: err.message }, true)
     }
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
@@ -50,8 +51,8 @@ export default fp(async (app) => {
     return sendError(request, reply, 404, { error: 'not_found', message: CLIENT_MESSAGES[404][1] })
   })
 
-  function sendError (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody) {
-    const page = wantsHtml(request) ? errorPageFor(request, status, body.message) : undefined
+  function sendError (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody, specific = false) {
+    const page = wantsHtml(request) ? errorPageFor(request, status, body.message, specific) : undefined
     if (page) return sendHtml(reply, status, page)
     return reply.code(status).type('application/json; charset=utf-8').send(body)
   }
@@ -60,9 +61,9 @@ export default fp(async (app) => {
    * The error page, or undefined if it cannot be rendered. This handler must never throw: Fastify's fallback
    * handler would then answer with the internal error message (OWASP Error Handling Cheat Sheet).
    */
-  function errorPageFor (request: FastifyRequest, status: number, message: string): string | undefined {
+  function errorPageFor (request: FastifyRequest, status: number, message: string, specific: boolean): string | undefined {
     try {
-      return errorPage(pageContext(request), status, message)
+      return errorPage(pageContext(request), status, message, specific)
     } catch (err) {
       request.log.error({ err }, 'the error page could not be rendered; answered with JSON')
       return undefined

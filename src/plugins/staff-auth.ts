@@ -11,11 +11,29 @@ import { pageContext } from '../pages/context.js'
 import { CONTROL_CHARS } from '../text.js'
 import { clientKey, tooManyRequests } from './rate-limits.js'
 
+/**
+ * What a member of staff may do: a viewer sees and exports; an editor also changes subscribers, lists and mail; an
+ * owner also manages staff, keys and webhooks. ADMIN_TOKEN is an owner.
+ */
+export const STAFF_ROLES = ['viewer', 'editor', 'owner'] as const
+export type StaffRole = typeof STAFF_ROLES[number]
+
 /** Who made a staff request, as the consent ledger records it: a label, never the secret. */
 export interface StaffIdentity {
   /** `basic:<user name>` when a person logged in with one, else the shared credential's label. */
   actor: string
+  role: StaffRole
 }
+
+/**
+ * The role a staff route needs: its own `config.staffRole`, else viewer to read (GET, HEAD) and editor to change.
+ * Declared on the route, next to its handler, so the rule for each route is where the route is.
+ */
+export function requiredRole (request: FastifyRequest): StaffRole {
+  return request.routeOptions.config.staffRole ?? (request.method === 'GET' || request.method === 'HEAD' ? 'viewer' : 'editor')
+}
+
+export const mayAct = (role: StaffRole, needed: StaffRole): boolean => STAFF_ROLES.indexOf(role) >= STAFF_ROLES.indexOf(needed)
 
 interface Credentials { secret: string, user?: string }
 
@@ -46,7 +64,7 @@ export function isCrossSite (request: FastifyRequest): boolean {
 }
 
 export interface StaffCheckOptions {
-  /** A further secret this route accepts besides ADMIN_TOKEN (GET /metrics takes METRICS_TOKEN). */
+  /** A further secret this route accepts besides ADMIN_TOKEN (GET /metrics takes METRICS_TOKEN, as a viewer). */
   alsoAccept?: { secret?: string, actor: string }
   /** What is closed when no credential at all is configured, for the 503 message. */
   what?: string
@@ -73,8 +91,8 @@ export default fp(async (app) => {
   function identify (given: Credentials | undefined, opts: StaffCheckOptions): StaffIdentity | undefined {
     const { adminToken } = app.config
     const extra = opts.alsoAccept?.secret
-    if (given && adminToken && safeEqual(given.secret, adminToken)) return { actor: given.user ? `basic:${given.user}` : 'admin-token' }
-    if (given && extra && safeEqual(given.secret, extra)) return { actor: opts.alsoAccept!.actor }
+    if (given && adminToken && safeEqual(given.secret, adminToken)) return { actor: given.user ? `basic:${given.user}` : 'admin-token', role: 'owner' }
+    if (given && extra && safeEqual(given.secret, extra)) return { actor: opts.alsoAccept!.actor, role: 'viewer' }
     return undefined
   }
 
@@ -94,6 +112,10 @@ export default fp(async (app) => {
       if (identity) {
         request.staff = identity
         await app.staffLockout.succeeded(client)
+        const needed = requiredRole(request)
+        if (!mayAct(identity.role, needed)) {
+          return reply.code(403).send({ error: 'forbidden', message: `This needs the ${needed} role or higher; you are signed in as a ${identity.role}.` })
+        }
         return
       }
       return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
@@ -104,6 +126,10 @@ export default fp(async (app) => {
 }, { name: 'staff-auth', dependencies: ['rate-limits'] })
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The staff role a route needs (see requiredRole). */
+    staffRole?: StaffRole
+  }
   interface FastifyInstance {
     staffCheck(opts?: StaffCheckOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
   }

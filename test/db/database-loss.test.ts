@@ -5,7 +5,7 @@ import { DrizzleQueryError } from 'drizzle-orm/errors'
 import { sql } from 'drizzle-orm'
 import { migrate, openDatabase } from '../../src/db/client.js'
 import { driverError, isDatabaseUnavailable } from '../../src/db/errors.js'
-import { buildTestApp, form, json } from '../helpers/app.js'
+import { buildTestApp, form, json, staff } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { tcpProxy } from '../helpers/proxy.js'
 import { waitUntil } from '../helpers/wait.js'
@@ -16,6 +16,7 @@ t.test('a wrapped driver error is recognised as unavailable and unwrapped for lo
   t.equal(driverError(wrapped), lost, 'the log gets the driver error, not the query parameters')
   t.ok(isDatabaseUnavailable(wrapped))
   t.ok(isDatabaseUnavailable(Object.assign(new Error('refused'), { errno: 'ECONNREFUSED' })))
+  t.ok(isDatabaseUnavailable(Object.assign(new Error('sorry, too many clients already'), { code: '53300' })), 'max_connections reached')
   t.notOk(isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' })), 'a bad query is not an outage')
   t.notOk(isDatabaseUnavailable(null))
   t.equal(driverError(lost), lost)
@@ -39,6 +40,8 @@ t.test('while PostgreSQL is gone, /readyz and sign-ups answer 503; once it is ba
   const page = await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'gap@example.org' }) })
   t.equal(page.statusCode, 503)
   t.match(page.body, /Service unavailable/)
+  const exported = await app.inject({ url: '/admin/subscribers.csv', headers: { ...staff, accept: 'application/json' } })
+  t.equal(exported.statusCode, 503, 'an export cannot open its connection either: 503, not 500')
 
   await db.restore()
   await waitUntil(async () => (await app.inject({ url: '/readyz' })).statusCode === 200, 5000, () => '/readyz to answer 200 again')

@@ -103,6 +103,22 @@ t.test('a bad status or since gets 400 {error, message, field}', async (t) => {
   }
 })
 
+t.test('a since before 1970-01-01 or after now gets 400 naming the range, and nothing is written to the ledger', async (t) => {
+  const { app, database, clock } = await buildTestApp(t)
+  const future = new Date(clock.now().getTime() + 2 * 86_400_000)
+  const outside = ['0000-01-01', '1969-12-31', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59-14:00', future.toISOString().slice(0, 10), future.toISOString()]
+  for (const since of outside) {
+    const res = await app.inject({ url: `/admin/subscribers.csv?since=${encodeURIComponent(since)}`, headers: { ...staff, accept: 'application/json' } })
+    t.equal(res.statusCode, 400, since)
+    t.match(res.json(), { error: 'invalid_field', field: 'since', message: /from 1970-01-01 up to now/ })
+  }
+  const [{ n }] = await database.rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM consent_events WHERE type = 'export'`)
+  t.equal(n, 0, 'no ledger row for a refused export')
+  for (const since of ['1970-01-01', clock.now().toISOString()]) {
+    t.equal((await app.inject({ url: `/admin/subscribers.csv?since=${encodeURIComponent(since)}`, headers: staff })).statusCode, 200, `${since}: the ends of the range`)
+  }
+})
+
 t.test('cells are RFC 4180 quoted and formula-like cells are neutralised with a leading quote', async (t) => {
   const ta = await buildTestApp(t)
   const people: Array<[string, string, string?]> = [
@@ -162,7 +178,7 @@ t.test('the unsubscribe_url in the export unsubscribes when POSTed', async (t) =
 })
 
 t.test('concurrent exports with different filters each get their own rows', async (t) => {
-  const ta = await buildTestApp(t)
+  const ta = await buildTestApp(t, { EXPORT_CONCURRENCY: '6' })
   await signUp(ta.app, 'p1@example.org')
   await signUpAndConfirm(ta, 'c1@example.org')
   const queries = ['status=pending', 'status=confirmed', 'status=all', 'status=pending', 'status=confirmed', 'status=all']

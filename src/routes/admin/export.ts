@@ -1,17 +1,27 @@
-// GET /admin/subscribers.csv: the staff CSV export, recorded in the consent ledger.
+// GET and HEAD /admin/subscribers.csv: the staff CSV export, recorded in the consent ledger; at most
+// EXPORT_CONCURRENCY run at once, each on a database connection of its own.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { EXPORT_STATUSES } from '../../domain/export.js'
+import { EXPORT_STATUSES, sinceOutOfRange } from '../../domain/export.js'
 import { auditedExport, type Actor } from '../../domain/ledger.js'
-import { errors, staffErrors, staffSecurity } from '../../openapi.js'
+import { ClientError } from '../../http.js'
+import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
 
-const exportQuery = z.object({
+/** What a refused export is told to wait: a list of a million subscribers exports in a few seconds. */
+const RETRY_AFTER_SECONDS = 10
+
+const exportQuery = (now: () => Date) => z.object({
   status: z.enum(EXPORT_STATUSES, { error: `status must be one of ${EXPORT_STATUSES.join(', ')}.` }).default('confirmed'),
   // One message for the union: zod's own for a failed union is a bare "Invalid input".
   since: z.union([z.iso.datetime({ offset: true }), z.iso.date()],
     { error: 'since must be an ISO 8601 date-time or date, such as 2026-01-31T00:00:00Z or 2026-01-31.' })
-    .transform((v) => new Date(v)).optional()
+    .transform((value, ctx) => {
+      const since = new Date(value)
+      const problem = sinceOutOfRange(since, now())
+      if (problem) { ctx.addIssue({ code: 'custom', message: problem }); return z.NEVER }
+      return since
+    }).optional()
 })
 
 /** Who did it, for the consent ledger: the staff member's label (never the secret), the channel, IP and browser. */
@@ -24,29 +34,78 @@ export const staffWho = (request: FastifyRequest): Actor => ({
 
 export default async function exportRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
+  const slots = exportSlots(app.config.exportConcurrency)
+  const idleTimeoutMs = app.config.exportIdleTimeoutSeconds * 1000
 
-  app.get('/subscribers.csv', {
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/subscribers.csv',
     schema: {
       tags: ['staff'],
       summary: 'Export subscribers as CSV',
-      description: "RFC 4180; cells a spreadsheet would evaluate are prefixed with ' (OWASP CSV Injection). Streams any list size.",
+      description: "RFC 4180; cells a spreadsheet would evaluate are prefixed with ' (OWASP CSV Injection). Streams any list size. HEAD answers the same headers and runs no export.",
       security: staffSecurity,
-      querystring: exportQuery,
-      response: { 200: { description: 'The CSV file (Content-Disposition: attachment)', content: { 'text/csv': { schema: z.string() } } }, 400: errors[400], ...staffErrors }
+      querystring: exportQuery(app.now),
+      response: {
+        200: { description: 'The CSV file (Content-Disposition: attachment)', content: { 'text/csv': { schema: z.string() } } },
+        400: errors[400],
+        ...staffErrors,
+        503: errorBody('EXPORT_CONCURRENCY exports are running already ({error: "exports_busy"}, Retry-After), the database is unreachable, or ADMIN_TOKEN is not set.')
+      }
+    },
+    handler: async (request, reply) => {
+      if (slots.full()) throw exportsBusy(slots.running())
+      // HEAD gets the headers a GET would, and nothing else happens: no COPY, no ledger row (RFC 9110 §9.3.2).
+      if (request.method === 'HEAD') return csvHeaders(reply as FastifyReply, app.now()).send()
+      const release = slots.take()
+      let copy
+      try {
+        // Every export is in the consent ledger: who, when, filters, and the row count.
+        copy = await auditedExport(app.database, app.config.publicUrl, request.query, staffWho(request), app.now)
+      } catch (err) {
+        release()
+        throw err
+      }
+      copy.released.then(release, release)
+      copy.rows.catch((err) => request.log.warn({ err }, 'could not record the export row count'))
+      copy.stream.once('error', (err) => request.log.warn({ err }, 'export stream failed'))
+      // A download that takes nothing for this long (paused in the browser, or a client that stopped reading without
+      // closing) is cut: it would hold its slot and its database connection, and delay a shutdown, for ever.
+      reply.raw.setTimeout(idleTimeoutMs, () => {
+        request.log.warn({ idleSeconds: idleTimeoutMs / 1000 }, 'export cut: its client took no data')
+        reply.raw.destroy()
+      })
+      // Streamed as it comes (the documented schema says "string": the typed reply does not know streams).
+      return csvHeaders(reply as FastifyReply, app.now()).send(copy.stream)
     }
-  }, async (request, reply) => {
-    // Every export is in the consent ledger: who, when, filters, and the row count.
-    const copy = await auditedExport(app.database, app.config.publicUrl, request.query, staffWho(request), app.now)
-    copy.rows.catch((err) => request.log.warn({ err }, 'could not record the export row count'))
-    // Stop the COPY if the client goes away mid-download, so the database does not keep writing.
-    reply.raw.once('close', () => { if (!copy.stream.readableEnded) copy.cancel() })
-    copy.stream.once('error', (err) => request.log.warn({ err }, 'export stream failed'))
-    const day = app.now().toISOString().slice(0, 10)
-    // Streamed as it comes (the documented schema says "string": the typed reply does not know streams).
-    return (reply as FastifyReply)
-      .header('content-type', 'text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="subscribers-${day}.csv"`)
-      .header('cache-control', 'no-store')
-      .send(copy.stream)
   })
+}
+
+function csvHeaders (reply: FastifyReply, now: Date): FastifyReply {
+  return reply
+    .header('content-type', 'text/csv; charset=utf-8')
+    .header('content-disposition', `attachment; filename="subscribers-${now.toISOString().slice(0, 10)}.csv"`)
+    .header('cache-control', 'no-store')
+}
+
+/**
+ * Exports running in this process, at most `limit`: each holds a database connection of its own, and on the embedded
+ * database the whole list in memory, for as long as its download lasts.
+ */
+function exportSlots (limit: number) {
+  let running = 0
+  return {
+    full: () => running >= limit,
+    running: () => running,
+    take (): () => void {
+      running++
+      return () => { running-- }
+    }
+  }
+}
+
+/** A 503 that says why and when to come back, with Retry-After (RFC 9110 §10.2.3). */
+function exportsBusy (running: number): ClientError {
+  const message = `${running} ${running === 1 ? 'export is' : 'exports are'} running, as many as EXPORT_CONCURRENCY allows: try again in ${RETRY_AFTER_SECONDS} seconds.`
+  return new ClientError(503, 'exports_busy', message, RETRY_AFTER_SECONDS)
 }
