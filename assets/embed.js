@@ -22,7 +22,12 @@
     form.addEventListener('submit', function (event) {
       event.preventDefault()
       const data = {}
-      new FormData(form).forEach(function (value, key) { if (typeof value === 'string') data[key] = value })
+      new FormData(form).forEach(function (value, key) {
+        if (typeof value !== 'string') return
+        // Checkboxes of lists: every one ticked, as an array.
+        if (key === 'lists') (data.lists = data.lists || []).push(value)
+        else data[key] = value
+      })
       const invalid = form.querySelectorAll('[aria-invalid]')
       for (let i = 0; i < invalid.length; i++) invalid[i].removeAttribute('aria-invalid')
       if (button) button.disabled = true

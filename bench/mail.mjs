@@ -53,6 +53,9 @@ async function drain (db, sink, appPid, count, round) {
           'drain' || ${round}::int || '-' || g || '@example.com', md5(${round}::int || '-' || g), now() + interval '3 days'
         FROM generate_series(1, ${count}::int) g
         RETURNING id
+      ), p AS (
+        INSERT INTO subscriptions (subscriber_id, list_id, signed_up_at)
+        SELECT id, (SELECT id FROM lists WHERE slug = 'main'), now() FROM s
       )
       INSERT INTO outbox (subscriber_id, kind, message_id, payload)
       SELECT id, 'confirmation', '<drain-' || id || '@mail.example.org>', jsonb_build_object('token', 'tok' || md5(id::text))

@@ -1,4 +1,5 @@
-// Staff command line: `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--output …]`, `purge`.
+// Staff command line: `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--list …] [--output …]`,
+// `lists [add|rename|archive|reopen …]`, `purge`.
 // The same domain functions and the same consent-ledger records as the HTTP endpoints, for staff with server access.
 import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
@@ -13,6 +14,8 @@ import { DatabaseInUseError } from './db/embedded-lock.js'
 import { parseEmail } from './domain/email.js'
 import { EXPORT_STATUSES, sinceOutOfRange, type ExportFilter, type ExportStatus } from './domain/export.js'
 import { auditedExport, type Actor } from './domain/ledger.js'
+import { ensureConsentText } from './domain/consent.js'
+import { ListError, Lists, type NewList } from './domain/lists.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
 import { prepareData, secretsOf } from './plugins/lifecycle.js'
@@ -33,9 +36,15 @@ type OpenContext = CliContext & { database: Database }
 const USAGE = `Usage: npm run cli -- <command>
   show <email>                              everything held about an address, as JSON (subject access)
   erase <email>                             erase an address; only a suppression hash remains
-  export [--status S] [--since DATE] [--output FILE]
+  export [--status S] [--since DATE] [--list SLUG]... [--output FILE]
                                             the staff CSV, on stdout or into FILE (S: ${EXPORT_STATUSES.join(', ')};
-                                            default confirmed); FILE appears only once the export is complete
+                                            default confirmed); FILE appears only once the export is complete;
+                                            --list: a row per subscription on that list (repeatable)
+  lists                                     the lists, as JSON
+  lists add <slug> <name> [--hidden] [--default] [--description TEXT]
+                                            a new list (slug: lower-case letters, digits, hyphens)
+  lists rename <slug> <name>                rename a list
+  lists archive|reopen <slug>               close a list to sign-ups (its subscriptions are kept), or open it again
   purge                                     delete unconfirmed sign-ups past PENDING_RETENTION_DAYS now
 Tip: npm prints its own banner on stdout, so use --output FILE (or \`npm run --silent cli -- export > list.csv\`).
 `
@@ -67,6 +76,8 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
         const { filter, output } = exportOptions(rest, now())
         return await exportCsv({ ...ctx, database }, filter, output, who, now)
       }
+      case 'lists':
+        return await listsCommand(ctx, database, rest, now)
       case 'purge': {
         const result = await purge(database, now(), ctx.config.pendingRetentionDays)
         ctx.stdout.write(JSON.stringify(result) + '\n')
@@ -76,6 +87,7 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
         throw new UsageError(command ? `Unknown command: ${command}` : 'No command given.')
     }
   } catch (err) {
+    if (err instanceof ListError) { ctx.stderr.write(`${err.message}\n`); return 1 }
     if (!(err instanceof UsageError)) throw err
     ctx.stderr.write(`${err.message}\n${USAGE}`)
     return 2
@@ -112,6 +124,44 @@ async function withDatabase (argv: string[], ctx: CliContext): Promise<number> {
   }
 }
 
+/** `lists …`: the same functions as /admin/api/lists. */
+async function listsCommand (ctx: CliContext, database: Database, args: string[], now: () => Date): Promise<number> {
+  const lists = new Lists(database, {
+    listName: ctx.config.listName,
+    consentTextVersion: await ensureConsentText(database, ctx.config.consentText),
+    welcomeEmail: ctx.config.welcomeEmail
+  }, now)
+  const [sub, slug, ...more] = args
+  try {
+    let changed
+    if (sub === undefined) {
+      ctx.stdout.write(JSON.stringify(await lists.all(), null, 2) + '\n')
+      return 0
+    } else if (sub === 'add' && slug && more[0] && !more[0].startsWith('--')) {
+      const input: NewList = { slug, name: more[0] }
+      for (let i = 1; i < more.length; i++) {
+        if (more[i] === '--hidden') input.public = false
+        else if (more[i] === '--default') input.isDefault = true
+        else if (more[i] === '--description' && more[i + 1] !== undefined) input.description = more[++i]
+        else throw new UsageError(`Bad lists add option: ${more[i]}`)
+      }
+      changed = await lists.create(input)
+    } else if (sub === 'rename' && slug && more.length === 1) {
+      changed = await lists.update(slug, { name: more[0] })
+    } else if ((sub === 'archive' || sub === 'reopen') && slug && more.length === 0) {
+      changed = await lists.update(slug, { archived: sub === 'archive' })
+    } else {
+      throw new UsageError(`Bad lists command: ${args.join(' ')}`)
+    }
+    ctx.stdout.write(JSON.stringify(changed, null, 2) + '\n')
+    return 0
+  } catch (err) {
+    if (!(err instanceof ListError)) throw err
+    ctx.stderr.write(`${err.message}\n`)
+    return 1
+  }
+}
+
 function emailArg (args: string[]): string {
   if (args.length !== 1) throw new UsageError('Give exactly one email address.')
   const parsed = parseEmail(args[0])
@@ -126,6 +176,7 @@ function exportOptions (args: string[], now: Date): { filter: ExportFilter, outp
     const [flag, value] = [args[i], args[i + 1]]
     if (flag === '--status' && (EXPORT_STATUSES as readonly string[]).includes(value)) filter.status = value as ExportStatus
     else if (flag === '--since' && value && !Number.isNaN(Date.parse(value))) filter.since = sinceArg(value, now)
+    else if (flag === '--list' && value) filter.lists = [...filter.lists ?? [], value]
     else if ((flag === '--output' || flag === '-o') && value) output = value
     else throw new UsageError(`Bad export option: ${[flag, value].filter(Boolean).join(' ')}`)
   }
@@ -174,10 +225,17 @@ async function exportCsv (ctx: OpenContext, filter: ExportFilter, output: string
 
 async function writeExport (ctx: OpenContext, sink: Writable, filter: ExportFilter, who: Actor,
   now: () => Date): Promise<number | undefined> {
-  const [total] = await ctx.database.rows<{ n: number }>(sql`
-    SELECT count(*)::int AS n FROM subscribers
-    WHERE (${filter.status} = 'all' OR status::text = ${filter.status})
-      AND (${filter.since?.toISOString() ?? null}::timestamptz IS NULL OR signed_up_at >= ${filter.since?.toISOString() ?? null}::timestamptz)`)
+  const since = filter.since?.toISOString() ?? null
+  const [total] = filter.lists?.length
+    ? await ctx.database.rows<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM subscriptions p JOIN lists l ON l.id = p.list_id
+      WHERE l.slug IN (${sql.join(filter.lists.map((slug) => sql`${slug}`), sql`, `)})
+        AND (${filter.status} = 'all' OR p.status::text = ${filter.status})
+        AND (${since}::timestamptz IS NULL OR p.signed_up_at >= ${since}::timestamptz)`)
+    : await ctx.database.rows<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM subscribers
+      WHERE (${filter.status} = 'all' OR status::text = ${filter.status})
+        AND (${since}::timestamptz IS NULL OR signed_up_at >= ${since}::timestamptz)`)
   const copy = await auditedExport(ctx.database, ctx.config.publicUrl, filter, who, now)
   const progress = () => {
     const done = copy.rowsSoFar()

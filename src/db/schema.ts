@@ -2,12 +2,13 @@
 // that causes it) and the consent records (consent texts, the consent ledger, the suppression list).
 import { sql } from 'drizzle-orm'
 import {
-  pgTable, pgEnum, bigserial, bigint, uuid, text, timestamp, integer, inet, jsonb, date, index, uniqueIndex
+  pgTable, pgEnum, bigserial, bigint, serial, uuid, text, timestamp, integer, inet, jsonb, date, boolean, index,
+  uniqueIndex, primaryKey
 } from 'drizzle-orm/pg-core'
 
 export const subscriberStatus = pgEnum('subscriber_status', ['pending', 'confirmed', 'unsubscribed'])
 export type SubscriberStatus = typeof subscriberStatus.enumValues[number]
-export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click'])
+export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click', 'preferences'])
 export const outboxKind = pgEnum('outbox_kind', ['confirmation', 'welcome'])
 // sending = claimed under a lease (next_attempt_at is the lease's end); cancelled = no longer wanted (e.g. unsubscribed).
 export const outboxStatus = pgEnum('outbox_status', ['pending', 'sending', 'sent', 'dead', 'cancelled'])
@@ -22,6 +23,27 @@ export const consentTexts = pgTable('consent_texts', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
 })
 
+// The lists people can join (a council's "Bin collection changes" and "Events"). A deployment starts with one, `main`.
+export const lists = pgTable('lists', {
+  id: serial('id').primaryKey(),
+  // In URLs (/l/<slug>), in the API and in the export.
+  slug: text('slug').notNull().unique(),
+  // NULL: the LIST_NAME setting (the list every deployment starts with follows it).
+  name: text('name'),
+  description: text('description'),
+  // Hidden lists are never offered to visitors nor accepted from the sign-up form: staff fill them.
+  public: boolean('public').notNull().default(true),
+  // A sign-up that names no list joins the default lists.
+  isDefault: boolean('is_default').notNull().default(false),
+  // The consent wording of this list; NULL: the CONSENT_TEXT setting.
+  consentTextVersion: integer('consent_text_version').references(() => consentTexts.version),
+  // NULL: the WELCOME_EMAIL setting.
+  welcomeEmail: boolean('welcome_email'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  // Archived lists take no sign-ups and are not offered; their subscriptions and ledger rows are kept.
+  archivedAt: timestamp('archived_at', { withTimezone: true })
+})
+
 export const subscribers = pgTable('subscribers', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   // Links carry this, never the serial id.
@@ -34,6 +56,8 @@ export const subscribers = pgTable('subscribers', {
   // throttled per mailbox, so sub-addresses cannot bomb one inbox.
   mailbox: text('mailbox').notNull(),
   name: text('name'),
+  // A summary of the subscriptions, kept by a trigger on them: confirmed if any is, else pending if any is, else
+  // unsubscribed. Each list's own status and consent evidence are in subscriptions.
   status: subscriberStatus('status').notNull().default('pending'),
   source: text('source'),
   // Consent evidence of the latest sign-up: when, from where, with which wording (EDPB Guidelines 05/2020 ¶108).
@@ -64,16 +88,42 @@ export const subscribers = pgTable('subscribers', {
   index('subscribers_status_signed_up_at_idx').on(t.status, t.signedUpAt)
 ])
 
+// A subscriber on one list: its own status and consent evidence (EDPB Guidelines 05/2020 ¶108), one row per list.
+// The ledger keeps each change (consent_events.list_id).
+export const subscriptions = pgTable('subscriptions', {
+  subscriberId: bigint('subscriber_id', { mode: 'number' }).notNull()
+    .references(() => subscribers.id, { onDelete: 'cascade' }),
+  listId: integer('list_id').notNull().references(() => lists.id),
+  // pending also covers a subscription left and asked for again (signed_up_at after unsubscribed_at): the status
+  // stays unsubscribed until the new confirmation, so nothing is sent meanwhile.
+  status: subscriberStatus('status').notNull().default('pending'),
+  signedUpAt: timestamp('signed_up_at', { withTimezone: true }).notNull(),
+  signupIp: inet('signup_ip'),
+  signupUserAgent: text('signup_user_agent'),
+  consentTextVersion: integer('consent_text_version').references(() => consentTexts.version),
+  confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+  confirmIp: inet('confirm_ip'),
+  confirmUserAgent: text('confirm_user_agent'),
+  unsubscribedAt: timestamp('unsubscribed_at', { withTimezone: true }),
+  unsubscribeMethod: unsubscribeMethod('unsubscribe_method'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+}, (t) => [
+  primaryKey({ columns: [t.subscriberId, t.listId] }),
+  index('subscriptions_list_status_idx').on(t.listId, t.status)
+])
+
 export const outbox = pgTable('outbox', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
   subscriberId: bigint('subscriber_id', { mode: 'number' }).notNull()
     .references(() => subscribers.id, { onDelete: 'cascade' }),
   kind: outboxKind('kind').notNull(),
+  // The list a welcome mail is for (its List-Id and one-click link); a confirmation names its lists in the payload.
+  listId: integer('list_id').references(() => lists.id),
   status: outboxStatus('status').notNull().default('pending'),
   // Stored once and reused on every retry, so a resend is recognisably the same message.
   messageId: text('message_id').notNull(),
   // What the mail needs that the subscriber row cannot give back (the raw confirmation token); wiped once sent.
-  payload: jsonb('payload').$type<{ token?: string }>(),
+  payload: jsonb('payload').$type<{ token?: string, lists?: number[] }>(),
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
   lastError: text('last_error'),
@@ -96,9 +146,11 @@ export const consentEvents = pgTable('consent_events', {
   // NULL once the subscriber is erased or purged, and for events about no one subscriber (export).
   subscriberId: bigint('subscriber_id', { mode: 'number' }).references(() => subscribers.id, { onDelete: 'set null' }),
   type: consentEventType('type').notNull(),
+  // The list a subscription event is about; NULL for events about the whole subscriber (erasure, access, export).
+  listId: integer('list_id').references(() => lists.id),
   ip: inet('ip'),
   userAgent: text('user_agent'),
-  // How: form | api | link | one-click | staff-api | cli | self-service.
+  // How: form | api | link | one-click | preferences | staff-api | cli | self-service.
   method: text('method'),
   // Never an address: e.g. consent text version, source, staff credential label, export filters and row count.
   details: jsonb('details').$type<Record<string, unknown>>().notNull().default({})

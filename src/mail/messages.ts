@@ -69,17 +69,18 @@ export function listId (ctx: Pick<MailSettings, 'listName' | 'fromDomain'>): str
   return `${label}.${ctx.fromDomain.toLowerCase()}`
 }
 
-export function confirmationMail (ctx: MailContext, confirmUrl: string, ttlHours: number): Mail.Options {
+/** `manageUrl`: the preference page, in mails of a deployment with several lists. */
+export function confirmationMail (ctx: MailContext, confirmUrl: string, ttlHours: number, manageUrl?: string): Mail.Options {
   // Transactional: no List-Unsubscribe, no promotion (Gmail and Yahoo sender guidelines treat it as a form
   // confirmation). It goes to an address nobody has confirmed yet, so nothing the sign-up typed is in it, not even the
   // name: anyone could otherwise put text of their choosing into a mail to any address.
-  return compose(ctx, ctx.templates.confirmation, { list_name: ctx.listName, link: confirmUrl, ttl_hours: ttlHours }, false)
+  return compose(ctx, ctx.templates.confirmation, { list_name: ctx.listName, link: confirmUrl, ttl_hours: ttlHours, manage_url: manageUrl }, false)
 }
 
-export function welcomeMail (ctx: MailContext, unsubscribeUrl: string): Mail.Options {
+export function welcomeMail (ctx: MailContext, unsubscribeUrl: string, manageUrl?: string): Mail.Options {
   // The welcome mail goes only to people who confirmed: their name is theirs.
   const mail = compose(ctx, ctx.templates.welcome, {
-    list_name: ctx.listName, name: ctx.to.name ?? undefined, unsubscribe_url: unsubscribeUrl
+    list_name: ctx.listName, name: ctx.to.name ?? undefined, unsubscribe_url: unsubscribeUrl, manage_url: manageUrl
   }, true)
   // RFC 8058 / RFC 2369: one List-Unsubscribe with one https URL (and optionally a mailto:), plus the one-click
   // POST header (RFC 8058 §3.1). The inner array keeps both URIs in a single header line.

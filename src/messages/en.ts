@@ -13,7 +13,21 @@ export const en = {
     button: 'Subscribe',
     errorSummaryTitle: 'There is a problem',
     tooFast: 'Please press Subscribe again: that was quicker than we expect from a person typing.',
-    crossSite: (site: string) => `This form can only be sent from ${site} or from the websites its owner allows. Go to ${site} to sign up.`
+    crossSite: (site: string) => `This form can only be sent from ${site} or from the websites its owner allows. Go to ${site} to sign up.`,
+    listsLegend: 'Which emails would you like?',
+    listsHint: 'Choose one or more.',
+    listsNone: 'Choose at least one list to join.',
+    listsRefused: (slugs: string) => `These lists cannot be joined here: ${slugs}. Choose from the lists on the form.`
+  },
+  manage: {
+    title: 'Your subscriptions',
+    intro: 'Tick the lists you want emails from, untick the ones you do not, and save.',
+    legend: 'Your lists',
+    waiting: '(waiting for you to confirm)',
+    save: 'Save my choices',
+    saved: 'Your choices are saved.',
+    leaveAll: 'Leave all lists',
+    leaveAllHint: 'Or stop all emails from us at once:'
   },
   thanks: {
     title: 'Check your email',
@@ -36,6 +50,9 @@ export const en = {
     title: 'Unsubscribe',
     body: (list: string) => `Press the button to stop getting emails from ${list}.`,
     button: 'Unsubscribe',
+    leaveAllHint: 'You are on other lists too. To stop every email from us:',
+    leaveAll: 'Leave all lists',
+    manage: 'Choose which lists you are on',
     eraseHint: 'You can also have everything we hold about you deleted. We then keep only a scrambled fingerprint of your address, so it is never added back unless you sign up again yourself.',
     eraseButton: 'Unsubscribe and delete my data'
   },

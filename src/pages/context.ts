@@ -16,3 +16,7 @@ export function pageContext (request: FastifyRequest): PageContext {
     }
   }
 }
+
+/** The page context for one list's own page: its name, and its consent wording when it has its own. */
+export const forList = (ctx: PageContext, list: { name: string, ownConsentText: string | null }): PageContext =>
+  ({ ...ctx, brand: { ...ctx.brand, listName: list.name, consentText: list.ownConsentText ?? ctx.brand.consentText } })

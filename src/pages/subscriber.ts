@@ -10,6 +10,36 @@ export interface SignupForm {
   error?: { field: string, message: string }
   /** The signed time the form was served (src/security/bots.ts). */
   formStamp?: string
+  /** Several lists on offer: a fieldset of checkboxes; `chosen` are ticked. */
+  choice?: { lists: ListChoice[], chosen: string[] }
+  /** The one list this form joins (the page at /l/<slug>), sent as a hidden field. */
+  list?: string
+}
+
+export interface ListChoice { slug: string, name: string, description: string | null, consentText?: string }
+
+/**
+ * The lists as a group of checkboxes (GOV.UK checkboxes pattern): a legend, a hint, and the error next to them. The
+ * first checkbox has the id `lists`, where the error summary's link lands. A hidden field says the choice was shown,
+ * so ticking nothing is an error rather than "the default lists".
+ */
+function listChoice (ctx: PageContext, choice: NonNullable<SignupForm['choice']>, error: SignupForm['error']): Html {
+  const { m } = ctx
+  const bad = error?.field === 'lists'
+  const described = ['lists-hint', ...(bad ? ['lists-error'] : [])].join(' ')
+  return html`<div${bad ? html` class="field-error"` : ''}>
+  <fieldset aria-describedby="${described}">
+    <legend>${m.signup.listsLegend}</legend>
+    <p class="hint" id="lists-hint">${m.signup.listsHint}</p>
+    ${bad ? html`<p class="error-message" id="lists-error"><span class="visually-hidden">${m.errorPrefix}</span> ${error.message}</p>` : ''}
+    <input type="hidden" name="lists_shown" value="1">
+    ${choice.lists.map((l, i) => html`<div class="checkbox">
+      <input type="checkbox" name="lists" value="${l.slug}" id="${i === 0 ? 'lists' : `lists-${l.slug}`}"${choice.chosen.includes(l.slug) ? html` checked` : ''}${l.description || l.consentText ? html` aria-describedby="lists-${l.slug}-hint"` : ''}>
+      <label for="${i === 0 ? 'lists' : `lists-${l.slug}`}">${l.name}</label>
+      ${l.description || l.consentText ? html`<p class="hint" id="lists-${l.slug}-hint">${l.description ?? ''}${l.description && l.consentText ? ' ' : ''}${l.consentText ?? ''}</p>` : ''}
+    </div>`)}
+  </fieldset>
+</div>`
 }
 
 /**
@@ -48,6 +78,8 @@ function signupForm (ctx: PageContext, form: SignupForm, opts: { withName: boole
   return html`<form method="post" action="/subscribe" novalidate>
   ${field('email', m.signup.emailLabel, (extra) => html`<input type="email" id="email" name="email" autocomplete="email" inputmode="email" spellcheck="false" autocapitalize="none" required maxlength="254" value="${form.email ?? ''}"${extra}>`)}
   ${opts.withName ? field('name', m.signup.nameLabel, (extra) => html`<input type="text" id="name" name="name" autocomplete="name" maxlength="100" value="${form.name ?? ''}"${extra}>`) : ''}
+  ${form.choice ? listChoice(ctx, form.choice, err) : ''}
+  ${form.list ? html`<input type="hidden" name="lists" value="${form.list}">` : ''}
   ${form.source ? html`<input type="hidden" name="source" value="${form.source}">` : ''}
   ${botFields(form.formStamp)}
   ${consent(ctx)}
@@ -92,13 +124,52 @@ export function confirmedPage (ctx: PageContext, already: boolean): string {
 <p>${m.confirmed.leave}</p>`)
 }
 
-export function unsubscribePage (ctx: PageContext, action: string): string {
+/**
+ * The unsubscribe page. From a mail for one list of several, the button leaves that list, and the page offers
+ * leaving all lists (`all=1`) and the preference page too.
+ */
+export function unsubscribePage (ctx: PageContext, action: string, several?: { manageUrl: string }): string {
   const { m, brand } = ctx
   return layout(ctx, m.unsubscribe.title, html`
 <h1>${m.unsubscribe.title}</h1>
 <p>${m.unsubscribe.body(brand.listName)}</p>
 <form method="post" action="${action}">
   <button type="submit">${m.unsubscribe.button}</button>
+  ${several
+    ? html`<p>${m.unsubscribe.leaveAllHint}</p>
+  <button type="submit" name="all" value="1" class="secondary">${m.unsubscribe.leaveAll}</button>`
+    : ''}
+  <p>${m.unsubscribe.eraseHint}</p>
+  <button type="submit" name="erase" value="1" class="secondary">${m.unsubscribe.eraseButton}</button>
+</form>
+${several ? html`<p><a href="${several.manageUrl}">${m.unsubscribe.manage}</a></p>` : ''}`)
+}
+
+export interface ManagedList { slug: string, name: string, description: string | null, checked: boolean, waiting: boolean }
+
+/** The preference page: every list the subscriber may choose, ticked where they are on it; leave all; delete. */
+export function managePage (ctx: PageContext, action: string, lists: ManagedList[], opts: { saved?: boolean, error?: string } = {}): string {
+  const { m } = ctx
+  return layout(ctx, opts.error ? `${m.errorPrefix} ${m.manage.title}` : m.manage.title, html`
+${opts.error ? errorSummary(ctx, { field: 'lists', message: opts.error }) : ''}
+${opts.saved ? html`<div class="notice" role="status"><p>${m.manage.saved}</p></div>` : ''}
+<h1>${m.manage.title}</h1>
+<p>${m.manage.intro}</p>
+<form method="post" action="${action}">
+  <fieldset>
+    <legend>${m.manage.legend}</legend>
+    <input type="hidden" name="lists_shown" value="1">
+    ${lists.map((l, i) => html`<div class="checkbox">
+      <input type="checkbox" name="lists" value="${l.slug}" id="${i === 0 ? 'lists' : `lists-${l.slug}`}"${l.checked ? html` checked` : ''}>
+      <label for="${i === 0 ? 'lists' : `lists-${l.slug}`}">${l.name}${l.waiting ? html` <span class="hint">${m.manage.waiting}</span>` : ''}</label>
+      ${l.description ? html`<p class="hint">${l.description}</p>` : ''}
+    </div>`)}
+  </fieldset>
+  <button type="submit">${m.manage.save}</button>
+</form>
+<form method="post" action="${action}">
+  <p>${m.manage.leaveAllHint}</p>
+  <button type="submit" name="all" value="1" class="secondary">${m.manage.leaveAll}</button>
   <p>${m.unsubscribe.eraseHint}</p>
   <button type="submit" name="erase" value="1" class="secondary">${m.unsubscribe.eraseButton}</button>
 </form>`)

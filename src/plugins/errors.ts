@@ -6,6 +6,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { errorPage } from '../pages/subscriber.js'
 import { pageContext } from '../pages/context.js'
+import { ListError } from '../domain/lists.js'
 import { ClientError, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
 
@@ -25,6 +26,7 @@ export default fp(async (app) => {
       const field = issue.instancePath.replace(/^\//, '').split('/')[0] || undefined
       return sendError(request, reply, 400, { error: 'invalid_field', message: issue.message ?? 'Check the value of this field.', field })
     }
+    if (err instanceof ListError) return sendError(request, reply, err.status, { error: err.code, message: err.message }, true)
     if (err instanceof ClientError) {
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
       // Its own words: what was refused and what to do (a 503 says why and when to come back).

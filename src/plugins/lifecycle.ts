@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { AppConfig } from '../app.js'
 import type { Database } from '../db/client.js'
 import { ensureConsentText } from '../domain/consent.js'
+import { Lists } from '../domain/lists.js'
 import type { PrivacyDeps } from '../domain/privacy.js'
 import type { Secrets } from '../domain/secrets.js'
 import { SignupWriter } from '../domain/signup-writer.js'
@@ -27,8 +28,10 @@ export default fp(async (app) => {
   await prepareData(database, secrets, warn)
   // Each distinct CONSENT_TEXT becomes an immutable version once; sign-ups point to it.
   const consentTextVersion = await ensureConsentText(database, config.consentText)
+  const lists = new Lists(database, { listName: config.listName, consentTextVersion, welcomeEmail: config.welcomeEmail }, app.now)
   const lifecycle: LifecycleDeps = {
     database,
+    lists,
     now: app.now,
     messageIdDomain: app.mailSettings.fromDomain,
     confirmTtlHours: config.confirmTtlHours,
@@ -43,6 +46,7 @@ export default fp(async (app) => {
     warn
   }
   app.decorate('lifecycle', lifecycle)
+  app.decorate('lists', lists)
   app.decorate('privacy', { database, now: app.now, secrets })
   app.decorate('signups', new SignupWriter(lifecycle))
 }, { name: 'lifecycle', dependencies: ['database', 'mailer'] })
@@ -50,6 +54,7 @@ export default fp(async (app) => {
 declare module 'fastify' {
   interface FastifyInstance {
     lifecycle: LifecycleDeps
+    lists: Lists
     privacy: PrivacyDeps
     signups: SignupWriter
   }

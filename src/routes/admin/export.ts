@@ -21,7 +21,10 @@ const exportQuery = (now: () => Date) => z.object({
       const problem = sinceOutOfRange(since, now())
       if (problem) { ctx.addIssue({ code: 'custom', message: problem }); return z.NEVER }
       return since
-    }).optional()
+    }).optional(),
+  // Repeatable (?list=a&list=b): a row per subscription on these lists.
+  list: z.union([z.string().max(63), z.array(z.string().max(63)).max(50)], { error: 'list must be a list slug, such as list=weekly (repeatable).' })
+    .optional().transform((v) => v === undefined ? undefined : Array.isArray(v) ? v : [v])
 })
 
 /** Who did it, for the consent ledger: the staff member's label (never the secret), the channel, IP and browser. */
@@ -61,7 +64,8 @@ export default async function exportRoutes (fastify: FastifyInstance) {
       let copy
       try {
         // Every export is in the consent ledger: who, when, filters, and the row count.
-        copy = await auditedExport(app.database, app.config.publicUrl, request.query, staffWho(request), app.now)
+        const { list, ...rest } = request.query
+        copy = await auditedExport(app.database, app.config.publicUrl, { ...rest, lists: list }, staffWho(request), app.now)
       } catch (err) {
         release()
         throw err

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { sha256 } from '../../crypto.js'
-import { embedPage } from '../../pages/embed.js'
-import { pageContext } from '../../pages/context.js'
-import { sendHtml } from '../../http.js'
+import { embedPage, type EmbedLists } from '../../pages/embed.js'
+import { forList, pageContext } from '../../pages/context.js'
+import { ClientError, sendHtml } from '../../http.js'
 import { page } from '../../openapi.js'
 import { crossOrigin } from './index.js'
 
@@ -36,7 +36,25 @@ export default async function embedRoutes (app: FastifyInstance) {
   })
 
   app.get('/embed', {
-    schema: { tags: ['embed'], summary: 'The copy-paste snippet for other websites', response: { 200: page('The snippet') } }
-  }, async (request, reply) =>
-    sendHtml(reply, 200, embedPage(pageContext(request), app.config.publicUrl, app.config.allowedOrigins)))
+    schema: {
+      tags: ['embed'],
+      summary: 'The copy-paste snippet for other websites',
+      description: '`?list=<slug>`: a form that joins that list only. Without it, and with several lists, the form offers the public lists as checkboxes.',
+      querystring: z.object({ list: z.string().max(63).optional() }),
+      response: { 200: page('The snippet'), 404: page('No such list') }
+    }
+  }, async (request, reply) => {
+    const offered = await app.lists.offered()
+    const { list: slug } = request.query as { list?: string }
+    const ctx = pageContext(request)
+    if (slug !== undefined) {
+      const list = offered.find((l) => l.slug === slug)
+      if (!list) throw new ClientError(404, 'not_found', `There is no public list "${slug}".`)
+      return sendHtml(reply, 200, embedPage(forList(ctx, list), app.config.publicUrl, app.config.allowedOrigins, { list: list.slug }))
+    }
+    const lists: EmbedLists = offered.length > 1
+      ? { choice: offered.map((l) => ({ slug: l.slug, name: l.name, description: l.description })), chosen: offered.filter((l) => l.isDefault).map((l) => l.slug) }
+      : {}
+    return sendHtml(reply, 200, embedPage(ctx, app.config.publicUrl, app.config.allowedOrigins, lists))
+  })
 }

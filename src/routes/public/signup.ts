@@ -5,8 +5,9 @@ import { z } from 'zod'
 import { parseEmail } from '../../domain/email.js'
 import { SignupQueueFull } from '../../domain/signup-writer.js'
 import { messagesFor } from '../../messages/index.js'
-import { signupPage, thanksPage } from '../../pages/subscriber.js'
-import { pageContext } from '../../pages/context.js'
+import { signupPage, thanksPage, type ListChoice, type SignupForm } from '../../pages/subscriber.js'
+import { forList, pageContext } from '../../pages/context.js'
+import type { List } from '../../domain/lists.js'
 import { ClientError, isFormPost, sendHtml } from '../../http.js'
 import { errorBody, errors, page } from '../../openapi.js'
 import { routeLimit } from '../../plugins/rate-limits.js'
@@ -31,6 +32,12 @@ export const signupBody = z.object({
     }),
   name: plainText('The name', 100).optional(),
   source: plainText('The source', 64).optional(),
+  // The lists to join, by slug: a JSON array, or repeated `lists` fields (checkboxes) in a form. None: the default lists.
+  lists: z.union([z.string().max(63), z.array(z.string().max(63)).max(50)],
+    { error: 'lists must be an array of list slugs (at most 50), such as ["weekly", "events"].' })
+    .optional().transform((v) => v === undefined ? undefined : Array.isArray(v) ? v : [v]),
+  // Sent by a form that showed the lists as checkboxes: ticking none is then a mistake to point out.
+  lists_shown: z.string().max(10).optional(),
   // Bot filters and the optional redirect. Any other field is ignored: zod strips unknown keys.
   [HONEYPOT_FIELD]: z.unknown().optional(),
   [STAMP_FIELD]: z.string().max(100).optional(),
@@ -77,19 +84,48 @@ export default async function signupRoutes (fastify: FastifyInstance) {
 
   // A form post with a field to fix gets the form again, with the message next to the field (the GOV.UK error
   // summary pattern); everything else goes to the app's error handler.
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
     if (!hasZodFastifySchemaValidationErrors(err) || !isFormPost(request)) throw err
     const issue = err.validation[0]
     const field = issue.instancePath.replace(/^\//, '').split('/')[0] || 'email'
     const body = (request.body ?? {}) as Record<string, unknown>
     const text = (k: string) => typeof body[k] === 'string' ? body[k] as string : undefined
-    return sendHtml(reply, 400, signupPage(pageContext(request), {
+    const asked = typeof body.lists === 'string' ? [body.lists] : Array.isArray(body.lists) ? body.lists.map(String) : undefined
+    return sendHtml(reply, 400, await formPage(request, {
       email: text('email'),
       name: text('name'),
       source: text('source'),
       error: { field, message: issue.message ?? 'Check the value of this field.' }
-    }))
+    }, asked))
   })
+
+  const choiceOf = (l: List): ListChoice => ({ slug: l.slug, name: l.name, description: l.description, consentText: l.ownConsentText ?? undefined })
+
+  /**
+   * The sign-up page again, as the visitor sent it: the checkboxes they ticked when there are several lists, or the
+   * page of the one list they were joining.
+   */
+  async function formPage (request: FastifyRequest, form: SignupForm, asked: string[] | undefined): Promise<string> {
+    const ctx = pageContext(request)
+    const offered = await app.lists.offered()
+    // A form without the checkboxes that named one list was that list's own page.
+    const posted = request.method === 'POST' ? request.body as Record<string, unknown> | undefined : undefined
+    if (posted && !posted.lists_shown && asked?.length === 1) {
+      const one = offered.find((l) => l.slug === asked[0])
+      if (one && offered.length > 1) return signupPage(forList(ctx, one), { ...form, list: one.slug })
+    }
+    if (offered.length < 2) return signupPage(ctx, form)
+    return signupPage(ctx, { ...form, choice: { lists: offered.map(choiceOf), chosen: asked ?? [] } })
+  }
+
+  /** The lists a sign-up joins, or a 400 that names what to fix. */
+  async function chosenLists (request: FastifyRequest, body: z.infer<typeof signupBody>): Promise<List[]> {
+    const m = messagesFor(request.headers['accept-language'], config.pageLanguage)
+    if (body.lists_shown && !body.lists?.length) throw new ListsRefused(m.signup.listsNone, body.lists)
+    const result = await app.lists.forSignup(body.lists)
+    if ('refused' in result) throw new ListsRefused(m.signup.listsRefused(result.refused.join(', ')), body.lists)
+    return result.lists
+  }
 
   app.get('/', {
     schema: {
@@ -100,7 +136,27 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     }
   }, async (request, reply) => {
     const { source } = request.query as { source?: string }
-    return sendHtml(reply, 200, signupPage(pageContext(request), {
+    const defaults = (await app.lists.offered()).filter((l) => l.isDefault).map((l) => l.slug)
+    return sendHtml(reply, 200, await formPage(request, {
+      source: typeof source === 'string' ? source.slice(0, 64) : undefined,
+      formStamp: formStamp(secrets, app.now())
+    }, defaults))
+  })
+
+  app.get('/l/:slug', {
+    schema: {
+      tags: ['pages'],
+      summary: 'The signup page of one list',
+      description: 'The form joins only this list. Hidden and archived lists have no page (404).',
+      params: z.object({ slug: z.string().max(63) }),
+      response: { 200: page('The signup form of one list'), 404: page('No such list') }
+    }
+  }, async (request, reply) => {
+    const list = (await app.lists.offered()).find((l) => l.slug === request.params.slug)
+    if (!list) throw new ClientError(404, 'not_found', 'There is no list at this address.')
+    const { source } = request.query as { source?: string }
+    return sendHtml(reply, 200, signupPage(forList(pageContext(request), list), {
+      list: list.slug,
       source: typeof source === 'string' ? source.slice(0, 64) : undefined,
       formStamp: formStamp(secrets, app.now())
     }))
@@ -135,17 +191,27 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     }
   }, async (request, reply) => {
     const { email, name, source } = request.body
+    let lists: List[]
+    try {
+      lists = await chosenLists(request, request.body)
+    } catch (err) {
+      if (!(err instanceof ListsRefused)) throw err
+      if (!isFormPost(request)) throw new ClientError(400, 'invalid_lists', err.message)
+      return sendHtml(reply, 400, await formPage(request, {
+        email: email.email, name, source, formStamp: formStamp(secrets, app.now()), error: { field: 'lists', message: err.message }
+      }, err.asked))
+    }
     const bot = botReason(request.body)
     if (bot === 'form-stamp-too-fast' && isFormPost(request)) {
       // A person whose browser filled the form in and sent it at once: never dropped silently. They get the form
       // back as they typed it, with a fresh stamp, and pass by pressing the button; a blind bot does not.
-      return sendHtml(reply, 400, signupPage(pageContext(request), {
+      return sendHtml(reply, 400, await formPage(request, {
         email: email.email,
         name,
         source,
         formStamp: formStamp(secrets, app.now()),
         error: { field: 'subscribe', message: pageContext(request).m.signup.tooFast }
-      }))
+      }, request.body.lists))
     }
     if (bot) {
       // One line, no address: the same answer as a real sign-up, and nothing stored or sent.
@@ -159,7 +225,8 @@ export default async function signupRoutes (fastify: FastifyInstance) {
         ip: request.ip,
         userAgent: request.headers['user-agent']?.slice(0, 500),
         method: isFormPost(request) ? 'form' : 'api',
-        form: request.headers.origin?.slice(0, 200)
+        form: request.headers.origin?.slice(0, 200),
+        listIds: lists.map((l) => l.id)
       }).catch((err: unknown) => {
         if (err instanceof SignupQueueFull) throw new ClientError(503, 'overloaded', err.message, 5)
         throw err
@@ -173,4 +240,9 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     }
     return reply.code(202).send({ status: 'pending' as const, message: ACCEPTED_MESSAGE })
   })
+}
+
+/** The lists a sign-up asked for cannot be joined (unknown, hidden, archived, or none ticked). */
+class ListsRefused extends Error {
+  constructor (message: string, readonly asked: string[] | undefined) { super(message) }
 }
