@@ -4,6 +4,7 @@
 import { isIP } from 'node:net'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { wellFormed } from '../text.js'
+import { mainList, subscriptionEventsText } from './events.js'
 import { cappedDomain, mailboxOf } from './mailbox.js'
 import { newMessageId, type LifecycleDeps, type SignupInput } from './subscribers.js'
 import { newConfirmToken } from './tokens.js'
@@ -37,7 +38,8 @@ const SIGNUP_SQL = `
       confirm_token_hash = excluded.confirm_token_hash, confirm_token_expires_at = excluded.confirm_token_expires_at,
       updated_at = excluded.updated_at
     WHERE s.status <> 'confirmed'
-    RETURNING s.id, s.status, s.email_normalized, s.mailbox
+    RETURNING s.*
+  ), event AS (${subscriptionEventsText('subscription.pending', 'upsert', { at: '$2::timestamptz', listSlug: '$11::text', listName: '$8::text' })}
   ), ledger AS (
     -- The upsert never changes status, so an unsubscribed address signing up again is a resubscribe.
     INSERT INTO consent_events (occurred_at, subscriber_id, type, ip, user_agent, method, details)
@@ -183,7 +185,8 @@ export class SignupWriter {
       deps.confirmDailyCap,
       deps.listName,
       deps.confirmDomainHourlyCap,
-      new Date(now.getTime() - 3_600_000).toISOString()
+      new Date(now.getTime() - 3_600_000).toISOString(),
+      mainList(deps.listName).slug
     ])
     if (result?.capped) deps.warn?.({ domains: result.capped.split(',') }, 'confirmation mails held back: the domain reached CONFIRM_DOMAIN_HOURLY_CAP this hour')
   }

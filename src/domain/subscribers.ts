@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
+import { mainList, subscriptionEvents } from './events.js'
 import type { Secrets } from './secrets.js'
 import { suppressionHashes } from './suppression.js'
 import { hashToken, parseUnsubscribeToken, secretMatches } from './tokens.js'
@@ -68,7 +69,8 @@ export async function confirm (deps: LifecycleDeps, token: string, evidence: Evi
         confirm_user_agent = ${evidence.userAgent ?? null}, unsubscribed_at = NULL, unsubscribe_method = NULL,
         updated_at = ${now}
       FROM target t WHERE s.id = t.id AND t.status <> 'confirmed' AND t.live
-      RETURNING s.id, s.mailbox, s.consent_text_version
+      RETURNING s.*
+    ), event AS (${subscriptionEvents('subscription.confirmed', 'updated', mainList(deps.listName), now)}
     ), ledger AS (
       INSERT INTO consent_events (occurred_at, subscriber_id, type, ip, user_agent, method, details)
       SELECT ${now}, id, 'confirm', ${evidence.ip ?? null}, ${evidence.userAgent ?? null}, 'link',
@@ -109,7 +111,9 @@ export async function unsubscribe (deps: LifecycleDeps, publicId: string, method
       UPDATE subscribers s SET status = 'unsubscribed', unsubscribed_at = ${now}, unsubscribe_method = ${method},
         confirm_token_hash = NULL, confirm_token_expires_at = NULL, updated_at = ${now}
       FROM target t WHERE s.id = t.id AND (t.status <> 'unsubscribed' OR t.confirm_token_hash IS NOT NULL)
-      RETURNING s.id, s.mailbox
+      RETURNING s.*
+    ), event AS (${subscriptionEvents('subscription.unsubscribed',
+      "(SELECT u.* FROM updated u JOIN target t USING (id) WHERE t.status <> 'unsubscribed')", mainList(deps.listName), now)}
     ), ledger AS (
       INSERT INTO consent_events (occurred_at, subscriber_id, type, ip, user_agent, method)
       SELECT ${now}, id, 'unsubscribe', ${evidence.ip ?? null}, ${evidence.userAgent ?? null}, ${method} FROM updated

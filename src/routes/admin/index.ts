@@ -6,6 +6,7 @@ import exportRoutes from './export.js'
 import privacyRoutes from './privacy.js'
 import outboxRoutes from './outbox.js'
 import mailPreviewRoutes from './mail-preview.js'
+import webhookRoutes from './webhooks.js'
 
 export default async function adminRoutes (app: FastifyInstance) {
   app.addHook('onRequest', app.staffCheck())
@@ -14,4 +15,5 @@ export default async function adminRoutes (app: FastifyInstance) {
   await app.register(privacyRoutes)
   await app.register(outboxRoutes)
   await app.register(mailPreviewRoutes)
+  await app.register(webhookRoutes)
 }
