@@ -13,7 +13,7 @@ export interface Received {
   headers: Record<string, string>
   body: string
   json: { type: string, timestamp: string, data: Record<string, any> }
-  /** The status this request was answered with. */
+  /** The status this request was answered with; 0 if the sender had gone before the answer. */
   status: number
 }
 
@@ -67,7 +67,8 @@ export async function startReceiver (t: Pick<Test, 'teardown'>, port = 0): Promi
           const finish = () => {
             const body = Buffer.concat(chunks).toString('utf8')
             const headers = headersOf(req)
-            const status = queue.shift() ?? r.answer
+            // The sender gave up (it timed out or died) while the answer was held: nobody got this answer.
+            const status = res.socket === null || res.socket.destroyed ? 0 : queue.shift() ?? r.answer
             let json: Received['json']
             try { json = JSON.parse(body) } catch { json = { type: '', timestamp: '', data: {} } }
             r.requests.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], headers, body, json, status })
