@@ -72,6 +72,7 @@ export async function startReceiver (t: Pick<Test, 'teardown'>, port = 0): Promi
             let json: Received['json']
             try { json = JSON.parse(body) } catch { json = { type: '', timestamp: '', data: {} } }
             r.requests.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], headers, body, json, status })
+            if (status === 0) return
             res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 300 ? `answer ${status} `.repeat(100) : 'ok')
           }
           const later = () => (r.delayMs > 0 ? setTimeout(finish, r.delayMs) : finish())

@@ -6,6 +6,7 @@ import exportRoutes from './export.js'
 import privacyRoutes from './privacy.js'
 import outboxRoutes from './outbox.js'
 import mailPreviewRoutes from './mail-preview.js'
+import webhookPageRoutes from './webhook-pages.js'
 import webhookRoutes from './webhooks.js'
 
 export default async function adminRoutes (app: FastifyInstance) {
@@ -16,4 +17,5 @@ export default async function adminRoutes (app: FastifyInstance) {
   await app.register(outboxRoutes)
   await app.register(mailPreviewRoutes)
   await app.register(webhookRoutes)
+  await app.register(webhookPageRoutes)
 }
