@@ -17,9 +17,14 @@ const DATA = {
   list: { slug: 'main', name: 'Our mailing list' },
   status: 'confirmed',
   consent: {
-    signedUpAt: '2026-01-01T00:00:00.000Z', ip: '203.0.113.9', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
-    consentTextVersion: 1, consentText: 'I agree to receive emails from Our mailing list. I can unsubscribe at any time with the link in every email.',
-    confirmedAt: '2026-01-01T00:05:00.000Z', confirmIp: '203.0.113.9', confirmUserAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0'
+    signedUpAt: '2026-01-01T00:00:00.000Z',
+    ip: '203.0.113.9',
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
+    consentTextVersion: 1,
+    consentText: 'I agree to receive emails from Our mailing list. I can unsubscribe at any time with the link in every email.',
+    confirmedAt: '2026-01-01T00:05:00.000Z',
+    confirmIp: '203.0.113.9',
+    confirmUserAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0'
   }
 }
 
