@@ -137,7 +137,9 @@ export const domainThrottle = pgTable('domain_throttle', {
 
 // Webhooks: events written in the same statement as the change that caused them, put in one order by a single
 // writer (src/webhooks/dispatch.ts), fanned out to endpoints and delivered at least once (src/webhooks/worker.ts).
-export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['pending', 'sending', 'delivered', 'dead'])
+// waiting = behind an earlier delivery of the same subscriber to the same endpoint; it becomes pending when that one
+// is delivered or dead, so a claim never has to look past the first of each subscriber.
+export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['waiting', 'pending', 'sending', 'delivered', 'dead'])
 
 // The feed's order: assigned by the dispatcher, one transaction at a time, so a reader that saw seq n never later
 // finds an event below n (an id from a bigserial is taken at insert, not at commit, and can appear late).
@@ -188,12 +190,12 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
     .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
   eventId: bigint('event_id', { mode: 'number' }).notNull()
     .references(() => webhookEvents.id, { onDelete: 'cascade' }),
-  // Copied from the event: the claim delivers only the first undelivered one per (endpoint, order key).
+  // Copied from the event: of each (endpoint, order key), only the first unfinished one is pending, the rest waiting.
   seq: bigint('seq', { mode: 'number' }).notNull(),
   orderKey: text('order_key').notNull(),
   status: webhookDeliveryStatus('status').notNull().default('pending'),
   attempts: integer('attempts').notNull().default(0),
-  // While sending: the end of the lease.
+  // While sending: the end of the lease. Infinity while its endpoint is turned off.
   nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
   lastStatusCode: integer('last_status_code'),
   lastError: text('last_error'),
@@ -205,6 +207,6 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
 }, (t) => [
   uniqueIndex('webhook_deliveries_endpoint_event_key').on(t.endpointId, t.eventId),
   index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status in ('pending', 'sending')`),
-  index('webhook_deliveries_chain_idx').on(t.endpointId, t.orderKey, t.seq).where(sql`status in ('pending', 'sending')`),
+  index('webhook_deliveries_chain_idx').on(t.endpointId, t.orderKey, t.seq).where(sql`status in ('waiting', 'pending', 'sending')`),
   index('webhook_deliveries_log_idx').on(t.endpointId, t.id)
 ])

@@ -13,6 +13,36 @@ const DISPATCH_LOCK_ID = 727_274_011
 export interface DispatchResult { sequenced: number, deliveries: number }
 
 /**
+ * Makes the next waiting delivery of each (endpoint, order key) in `finished` (a CTE of the same statement with
+ * those two columns) pending: the one behind a delivery that was just delivered or became dead.
+ */
+export const promoteNext = (finished: string, at: string) => sql`
+  UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ${at}, updated_at = ${at}
+  WHERE id IN (
+    SELECT DISTINCT ON (w.endpoint_id, w.order_key) w.id
+    FROM webhook_deliveries w JOIN ${sql.raw(finished)} f ON f.endpoint_id = w.endpoint_id AND f.order_key = w.order_key
+    WHERE w.status = 'waiting' ORDER BY w.endpoint_id, w.order_key, w.seq)`
+
+/**
+ * The same for every chain whose head is gone: a delivery finished while the dispatcher was adding one behind it
+ * (each statement saw the other's old state), or a head deleted with an erased subscriber. Rare, so it runs now and
+ * then rather than on every pass.
+ */
+export async function repairChains (database: Database, now: Date): Promise<number> {
+  const at = now.toISOString()
+  const rows = await database.rows(sql`
+    UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ${at}, updated_at = ${at}
+    WHERE id IN (
+      SELECT DISTINCT ON (d.endpoint_id, d.order_key) d.id FROM webhook_deliveries d
+      WHERE d.status = 'waiting' AND NOT EXISTS (
+        SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key
+          AND p.status IN ('pending', 'sending'))
+      ORDER BY d.endpoint_id, d.order_key, d.seq)
+    RETURNING id`)
+  return rows.length
+}
+
+/**
  * Orders up to `limit` committed events and queues their deliveries, in one statement. Returns zeros when another
  * dispatcher holds the lock (it is doing the same work).
  *
@@ -34,11 +64,20 @@ export async function dispatchEvents (database: Database, now: Date, limit = 100
     ), ordered AS (
       UPDATE webhook_events e SET seq = n.seq FROM numbered n WHERE e.id = n.id
       RETURNING e.id, e.seq, e.type, e.order_key, e.list_slug
-    ), fanned AS (
-      INSERT INTO webhook_deliveries (endpoint_id, event_id, seq, order_key, next_attempt_at, created_at, updated_at)
-      SELECT w.id, o.id, o.seq, o.order_key, ${at}, ${at}, ${at}
+    ), targets AS (
+      SELECT w.id AS endpoint_id, o.id AS event_id, o.seq, o.order_key,
+        row_number() OVER (PARTITION BY w.id, o.order_key ORDER BY o.seq) AS nth
       FROM ordered o JOIN webhook_endpoints w ON w.enabled AND o.type = ANY (w.event_types)
         AND (w.list_slug IS NULL OR o.list_slug IS NULL OR w.list_slug = o.list_slug)
+    ), fanned AS (
+      -- Only the first of a subscriber's deliveries to an endpoint is pending; the others wait behind it.
+      INSERT INTO webhook_deliveries (endpoint_id, event_id, seq, order_key, status, next_attempt_at, created_at, updated_at)
+      SELECT t.endpoint_id, t.event_id, t.seq, t.order_key,
+        CASE WHEN t.nth = 1 AND NOT EXISTS (
+          SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = t.endpoint_id AND p.order_key = t.order_key
+            AND p.status IN ('waiting', 'pending', 'sending')) THEN 'pending' ELSE 'waiting' END::webhook_delivery_status,
+        ${at}, ${at}, ${at}
+      FROM targets t
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM ordered)::int AS sequenced, (SELECT count(*) FROM fanned)::int AS deliveries`)

@@ -66,8 +66,17 @@ export async function updateEndpoint (database: Database, id: string, patch: Par
   if (patch.eventTypes !== undefined) sets.push(sql`event_types = string_to_array(${patch.eventTypes.join(',')}, ',')`)
   if (patch.list !== undefined) sets.push(sql`list_slug = ${patch.list}`)
   if (patch.enabled !== undefined) sets.push(sql`enabled = ${patch.enabled}`, sql`disabled_reason = NULL`)
+  // A turned-off endpoint's deliveries are parked (due at infinity), so claims never look at them; turned on, due now.
+  const parked = patch.enabled === undefined
+    ? sql`SELECT 1`
+    : sql`
+    UPDATE webhook_deliveries d SET next_attempt_at = ${patch.enabled ? now.toISOString() : 'infinity'}
+    FROM changed c WHERE d.endpoint_id = c.id AND d.status = 'pending'`
   const [endpoint] = await database.rows<Endpoint>(sql`
-    UPDATE webhook_endpoints SET ${sql.join(sets, sql`, `)} WHERE public_id = ${idOf(id)} RETURNING ${ENDPOINT_COLUMNS}`)
+    WITH changed AS (
+      UPDATE webhook_endpoints SET ${sql.join(sets, sql`, `)} WHERE public_id = ${idOf(id)} RETURNING *
+    ), parked AS (${parked})
+    SELECT ${ENDPOINT_COLUMNS} FROM changed`)
   return endpoint
 }
 
@@ -95,7 +104,7 @@ export interface Delivery {
   id: number
   eventId: string
   type: string
-  status: 'pending' | 'sending' | 'delivered' | 'dead'
+  status: 'waiting' | 'pending' | 'sending' | 'delivered' | 'dead'
   attempts: number
   lastStatusCode: number | null
   lastError: string | null
@@ -110,7 +119,7 @@ export async function deliveryLog (database: Database, id: string, opts: { statu
   const rows = await database.rows<Delivery & { event_public_id: string }>(sql`
     SELECT d.id, e.public_id AS event_public_id, e.type, d.status::text AS status, d.attempts, d.last_status_code AS "lastStatusCode",
       d.last_error AS "lastError", d.last_response AS "lastResponse",
-      CASE WHEN d.status IN ('pending', 'sending') THEN ${isoSql('d.next_attempt_at')} END AS "nextAttemptAt",
+      CASE WHEN d.status IN ('pending', 'sending') AND d.next_attempt_at <> 'infinity' THEN ${isoSql('d.next_attempt_at')} END AS "nextAttemptAt",
       ${isoSql('d.created_at')} AS "createdAt", ${isoSql('d.updated_at')} AS "updatedAt"
     FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN webhook_events e ON e.id = d.event_id
     WHERE w.public_id = ${idOf(id)} ${opts.status ? sql`AND d.status = ${opts.status}` : sql``}

@@ -2,7 +2,7 @@
 // once (a replay is answered 200 and ignored), and refuses a wrong signature or a stale timestamp.
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,6 +31,8 @@ t.test('the example receiver takes the deliveries, once per webhook-id', async (
 
   await signUpAndConfirm(ta, 'example@example.org')
   await waitUntil(() => out.includes('add example@example.org to main'), 10_000, () => `the example to handle the event: ${out}`)
+  // The id is written down once handle() has returned, just after the line above is printed.
+  await waitUntil(() => existsSync(seenFile) && readFileSync(seenFile, 'utf8').includes('\n'), 10_000, () => 'the handled id to be written down')
   const [id] = readFileSync(seenFile, 'utf8').split('\n')
   t.match(id, /^evt_/)
 

@@ -31,7 +31,7 @@ const deliveryBody = z.object({
   id: z.number(),
   eventId: z.string().describe('The webhook-id header of every try'),
   type: z.string(),
-  status: z.enum(['pending', 'sending', 'delivered', 'dead']),
+  status: z.enum(['waiting', 'pending', 'sending', 'delivered', 'dead']).describe('waiting: behind an earlier event of the same subscriber'),
   attempts: z.number(),
   lastStatusCode: z.number().nullable(),
   lastError: z.string().nullable(),
