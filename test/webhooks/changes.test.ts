@@ -4,6 +4,8 @@
 import t from 'tap'
 import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
+import { recordListEvent } from '../../src/domain/events.js'
+import { purgeWebhookLog } from '../../src/webhooks/endpoints.js'
 import { buildTestApp, staff, type TestApp } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { signUp, signUpAndConfirm } from '../helpers/flow.js'
@@ -64,4 +66,15 @@ t.test('an erased subscriber leaves the feed with one event and no address', asy
   const { changes } = await feed(ta.app, '0')
   t.same(changes.map((c) => c.type), ['subscriber.erased'])
   t.notOk(JSON.stringify(changes).includes('erase.me'), 'the address is nowhere in the feed')
+})
+
+t.test('list events reach the feed; the log is purged after WEBHOOK_LOG_DAYS', async (t) => {
+  const ta = await buildTestApp(t, { WORKER: 'false' })
+  await recordListEvent(ta.database, 'list.created', { slug: 'spring', name: 'Spring news' }, ta.clock.now())
+  const { changes } = await feed(ta.app, '0')
+  t.match(changes, [{ type: 'list.created', data: { list: { slug: 'spring', name: 'Spring news' } } }])
+  t.same(await purgeWebhookLog(ta.database, ta.clock.now(), 30), { deliveries: 0, events: 0 }, 'nothing old yet')
+  ta.clock.advance(31 * 86_400_000)
+  t.same(await purgeWebhookLog(ta.database, ta.clock.now(), 30), { deliveries: 0, events: 1 }, 'an event older than the log is gone')
+  t.same((await feed(ta.app, '0')).changes, [])
 })

@@ -206,3 +206,29 @@ t.test('webhook management is for owners; the list filter; staff only', async (t
   t.equal((await ta.app.inject({ method: 'DELETE', url: `/admin/api/webhooks/${endpoint.id}`, headers: staff })).statusCode, 204)
   t.equal((await ta.app.inject({ url: `/admin/api/webhooks/${endpoint.id}`, headers: staff })).statusCode, 404)
 })
+
+t.test('a rotated secret: the new and the old one both verify during the overlap, only the new one after it', async (t) => {
+  const ta = await buildTestApp(t, WEBHOOK_ENV)
+  const receiver = await startReceiver(t)
+  const { endpoint, secret: oldSecret } = await addEndpoint(ta.app, receiver.url)
+  const rotated = await ta.app.inject({ method: 'POST', url: `/admin/api/webhooks/${endpoint.id}/rotate-secret`, ...asStaff({ overlapHours: 1 }) })
+  t.equal(rotated.statusCode, 200)
+  const { secret: newSecret, endpoint: after } = rotated.json() as { secret: string, endpoint: { previousSecretExpiresAt: string } }
+  t.not(newSecret, oldSecret)
+  t.ok(after.previousSecretExpiresAt, 'the overlap is shown')
+  await signUp(ta.app, 'rotate1@example.org')
+  const [during] = await receiver.waitForDelivered(1)
+  t.equal(during.signature.split(' ').length, 2, 'two signatures in one header')
+  t.doesNotThrow(() => verify(newSecret, during), 'the new secret verifies')
+  t.doesNotThrow(() => verify(oldSecret, during), 'the old one still does')
+
+  // Rotated again with no overlap: only the newest secret signs.
+  const again = await ta.app.inject({ method: 'POST', url: `/admin/api/webhooks/${endpoint.id}/rotate-secret`, ...asStaff({ overlapHours: 0 }) })
+  const newest = (again.json() as { secret: string }).secret
+  await signUp(ta.app, 'rotate2@example.org')
+  const [, later] = await receiver.waitForDelivered(2)
+  t.equal(later.signature.split(' ').length, 1)
+  t.doesNotThrow(() => verify(newest, later))
+  t.throws(() => verify(newSecret, later), 'once the overlap is over the previous secret no longer verifies')
+  t.equal((await ta.app.inject({ method: 'POST', url: '/admin/api/webhooks/nope/rotate-secret', ...asStaff({}) })).statusCode, 404)
+})
