@@ -94,7 +94,11 @@ export interface Change {
   data: Record<string, unknown>
 }
 
-/** The events after `after` in commit order (see above), ordering what has committed since first. */
+/**
+ * The events after `after` in commit order (see above), ordering what has committed since first. That write is
+ * the dispatcher's bookkeeping (the worker would do the same on its next pass), so a feed read stays current on an
+ * instance with WORKER=false; it changes no subscriber, and repeating it changes nothing more.
+ */
 export async function readChanges (database: Database, now: Date, after: number, limit: number): Promise<{ changes: Change[], cursor: string }> {
   await dispatchEvents(database, now)
   const rows = await database.rows<{ seq: string, public_id: string, type: EventType, at: string, data: Record<string, unknown> }>(sql`
