@@ -1,6 +1,7 @@
 // `npm run bench`: sign-up, export, mail drain and start time, each against a reference measured in the same run
 // on this machine. Prints one table and writes bench/results.json. Needs a built dist/ and a PostgreSQL server.
-// BENCH_SECONDS (default 5) × BENCH_ROUNDS (3) sets the sign-up load runs; BENCH_ONLY=signup,export,mail,start picks sections.
+// BENCH_SECONDS (default 5) × BENCH_ROUNDS (3) sets the sign-up load runs; BENCH_ONLY=signup,export,mail,webhooks,start
+// picks sections.
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { benchDatabase, RATE_LIMITS_RAISED, round, root } from './lib.mjs'
@@ -8,11 +9,12 @@ import { signupBench } from './signup.mjs'
 import { exportBench } from './export.mjs'
 import { mailBench } from './mail.mjs'
 import { startBench } from './start.mjs'
+import { webhooksBench } from './webhooks.mjs'
 
 const adminUrl = process.env.DATABASE_URL || 'postgres://root@127.0.0.1:5432/test'
 const seconds = Number(process.env.BENCH_SECONDS || 5)
 const rounds = Number(process.env.BENCH_ROUNDS || 3)
-const only = new Set((process.env.BENCH_ONLY || 'signup,export,mail,start').split(','))
+const only = new Set((process.env.BENCH_ONLY || 'signup,export,mail,webhooks,start').split(','))
 const exportSizes = (process.env.BENCH_EXPORT_ROWS || '100000,1000000').split(',').map(Number)
 const t0 = performance.now()
 const log = (msg) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`)
@@ -26,6 +28,7 @@ try {
     signup: () => signupBench({ db, seconds, rounds, poolSize: 10, log }),
     export: () => exportBench({ db, log, sizes: exportSizes }),
     mail: () => mailBench({ db, log }),
+    webhooks: () => webhooksBench({ db, log }),
     start: () => startBench({ db, log })
   }
   for (const [name, run] of Object.entries(sections)) {
@@ -65,6 +68,13 @@ if (results.mail) {
   row('mail drain: CPU ms/mail node + PG', `${m.worker.cpuMsPerMail.toFixed(2)} + ${m.worker.dbCpuMsPerMail.toFixed(2)}`, `${m.rawCpuMsPerMail.toFixed(2)} + 0`, undefined, '', undefined)
   const twice = m.worker.duplicates + m.worker.outboxRetried
   row('mail drain: sent twice / missing', `${twice} / ${m.count * m.workers.length - m.worker.received}`, '', undefined, '0 / 0', twice === 0 && m.worker.received === m.count * m.workers.length)
+}
+if (results.webhooks) {
+  const w = results.webhooks
+  row(`webhooks ${w.count} × ${w.workers.length}, ${w.concurrency} at once: events/s`, round(w.worker.perSec), round(w.rawPerSec), w.ratio, '≥ 0.80×', w.ratio >= 0.8)
+  row('webhooks: CPU ms/event node + PG', `${w.worker.cpuMsPerEvent.toFixed(2)} + ${w.worker.dbCpuMsPerEvent.toFixed(2)}`, '', undefined, '', undefined)
+  const lost = w.count * w.workers.length - (w.worker.received - w.worker.duplicates)
+  row('webhooks: lost / twice (retries)', `${lost} / ${w.worker.duplicates} (${w.worker.retried})`, '', undefined, '0 / only retries', lost === 0 && w.worker.duplicates <= w.worker.retried)
 }
 if (results.start) {
   const s = results.start

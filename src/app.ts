@@ -14,6 +14,7 @@ import lifecyclePlugin from './plugins/lifecycle.js'
 import mailerPlugin from './plugins/mailer.js'
 import outboxPlugin from './plugins/outbox.js'
 import retentionPlugin from './plugins/retention.js'
+import webhooksPlugin from './plugins/webhooks.js'
 import errorsPlugin from './plugins/errors.js'
 import securityHeaders from './plugins/security-headers.js'
 import rateLimitsPlugin from './plugins/rate-limits.js'
@@ -93,6 +94,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(lifecyclePlugin)
   await app.register(outboxPlugin)
   await app.register(retentionPlugin)
+  await app.register(webhooksPlugin)
 
   app.addHook('onResponse', async (request, reply) => {
     // Route pattern, not URL: URLs carry tokens.

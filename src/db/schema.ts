@@ -2,8 +2,8 @@
 // that causes it) and the consent records (consent texts, the consent ledger, the suppression list).
 import { sql } from 'drizzle-orm'
 import {
-  pgTable, pgEnum, bigserial, bigint, serial, uuid, text, timestamp, integer, inet, jsonb, date, boolean, index,
-  uniqueIndex, primaryKey
+  pgTable, pgEnum, pgSequence, bigserial, bigint, serial, uuid, text, timestamp, integer, inet, jsonb, date, boolean,
+  index, uniqueIndex, primaryKey
 } from 'drizzle-orm/pg-core'
 
 export const subscriberStatus = pgEnum('subscriber_status', ['pending', 'confirmed', 'unsubscribed'])
@@ -186,3 +186,79 @@ export const domainThrottle = pgTable('domain_throttle', {
   windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
   sends: integer('sends').notNull()
 })
+
+// Webhooks: events written in the same statement as the change that caused them, put in one order by a single
+// writer (src/webhooks/dispatch.ts), fanned out to endpoints and delivered at least once (src/webhooks/worker.ts).
+// waiting = behind an earlier delivery of the same subscriber to the same endpoint; it becomes pending when that one
+// is delivered or dead, so a claim never has to look past the first of each subscriber.
+export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['waiting', 'pending', 'sending', 'delivered', 'dead'])
+
+// The feed's order: assigned by the dispatcher, one transaction at a time, so a reader that saw seq n never later
+// finds an event below n (an id from a bigserial is taken at insert, not at commit, and can appear late).
+export const webhookEventSeq = pgSequence('webhook_event_seq')
+
+export const webhookEvents = pgTable('webhook_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  // The `webhook-id` of every delivery of this event (Standard Webhooks: the same on every retry).
+  publicId: uuid('public_id').notNull().default(sql`gen_random_uuid()`).unique(),
+  // NULL until the dispatcher has put the event in order.
+  seq: bigint('seq', { mode: 'number' }).unique(),
+  type: text('type').notNull(),
+  // Deliveries with the same key reach an endpoint in order: the subscriber's public id, or `list:<slug>`.
+  orderKey: text('order_key').notNull(),
+  // The subscriber the event is about: their events (which carry the address) go when they are erased or purged.
+  subscriberId: bigint('subscriber_id', { mode: 'number' }).references(() => subscribers.id, { onDelete: 'cascade' }),
+  // For endpoints that want one list; NULL for events about a subscriber as a whole (erasure), which go to all.
+  listSlug: text('list_slug'),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow()
+}, (t) => [
+  index('webhook_events_unsequenced_idx').on(t.id).where(sql`seq IS NULL`),
+  index('webhook_events_occurred_at_idx').on(t.occurredAt),
+  index('webhook_events_subscriber_idx').on(t.subscriberId)
+])
+
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  publicId: uuid('public_id').notNull().default(sql`gen_random_uuid()`).unique(),
+  url: text('url').notNull(),
+  description: text('description'),
+  eventTypes: text('event_types').array().notNull(),
+  listSlug: text('list_slug'),
+  enabled: boolean('enabled').notNull().default(true),
+  // Why it was turned off, when the service did it (a 410 Gone from the target).
+  disabledReason: text('disabled_reason'),
+  // `whsec_<base64>`; the previous one still signs too until previous_secret_expires_at (rotation overlap).
+  secret: text('secret').notNull(),
+  previousSecret: text('previous_secret'),
+  previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+})
+
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  endpointId: bigint('endpoint_id', { mode: 'number' }).notNull()
+    .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+  eventId: bigint('event_id', { mode: 'number' }).notNull()
+    .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+  // Copied from the event: of each (endpoint, order key), only the first unfinished one is pending, the rest waiting.
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  orderKey: text('order_key').notNull(),
+  status: webhookDeliveryStatus('status').notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  // While sending: the end of the lease. Infinity while its endpoint is turned off.
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+  lastStatusCode: integer('last_status_code'),
+  lastError: text('last_error'),
+  // The first few hundred bytes of the last answer, no more: the target's body is not ours to keep.
+  lastResponse: text('last_response'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true })
+}, (t) => [
+  uniqueIndex('webhook_deliveries_endpoint_event_key').on(t.endpointId, t.eventId),
+  index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status in ('pending', 'sending')`),
+  index('webhook_deliveries_chain_idx').on(t.endpointId, t.orderKey, t.seq).where(sql`status in ('waiting', 'pending', 'sending')`),
+  index('webhook_deliveries_log_idx').on(t.endpointId, t.id)
+])

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
 import { isoSql } from '../db/sql.js'
 import { ensureConsentText } from './consent.js'
+import { listEvents } from './events.js'
 
 export interface List {
   id: number
@@ -169,12 +170,16 @@ export class Lists {
     checkSlug(input.slug)
     const name = checkName(input.name)
     const consentTextVersion = input.consentText === undefined ? null : await ensureConsentText(this.database, checkConsentText(input.consentText))
+    const now = this.now().toISOString()
     const rows = await this.database.rows<ListRow>(sql`
-      INSERT INTO lists (slug, name, description, public, is_default, consent_text_version, welcome_email, created_at)
-      VALUES (${input.slug}, ${name}, ${input.description ?? null}, ${input.public ?? true}, ${input.isDefault ?? false},
-        ${consentTextVersion}, ${input.welcomeEmail ?? null}, ${this.now().toISOString()})
-      ON CONFLICT (slug) DO NOTHING
-      RETURNING id`)
+      WITH made AS (
+        INSERT INTO lists (slug, name, description, public, is_default, consent_text_version, welcome_email, created_at)
+        VALUES (${input.slug}, ${name}, ${input.description ?? null}, ${input.public ?? true}, ${input.isDefault ?? false},
+          ${consentTextVersion}, ${input.welcomeEmail ?? null}, ${now})
+        ON CONFLICT (slug) DO NOTHING
+        RETURNING id, slug, name
+      ), event AS (${listEvents('list.created', 'made', this.settings.listName, now)})
+      SELECT id FROM made`)
     if (rows.length === 0) throw new ListError(409, 'conflict', `A list with the slug "${input.slug}" exists already: choose another slug.`)
     await this.reload()
     return (await this.bySlug(input.slug))!
@@ -198,7 +203,8 @@ export class Lists {
           coalesce(${consentTextVersion ?? null}::int, consent_text_version) AS consent_text_version,
           coalesce(${change.welcomeEmail ?? null}::boolean, welcome_email) AS welcome_email,
           CASE WHEN ${change.archived ?? null}::boolean IS NULL THEN archived_at
-            WHEN ${change.archived ?? null}::boolean THEN coalesce(archived_at, ${now}::timestamptz) END AS archived_at
+            WHEN ${change.archived ?? null}::boolean THEN coalesce(archived_at, ${now}::timestamptz) END AS archived_at,
+          archived_at IS NULL AS was_open
         FROM lists WHERE slug = ${slug} FOR UPDATE
       ), allowed AS (
         SELECT (t.public AND t.is_default AND t.archived_at IS NULL) OR EXISTS (
@@ -208,7 +214,10 @@ export class Lists {
         UPDATE lists l SET name = t.name, description = t.description, public = t.public, is_default = t.is_default,
           consent_text_version = t.consent_text_version, welcome_email = t.welcome_email, archived_at = t.archived_at
         FROM target t, allowed a WHERE l.id = t.id AND a.ok
-        RETURNING l.id
+        RETURNING l.id, l.slug, l.name, l.archived_at
+      ), archived AS (
+        SELECT u.* FROM updated u JOIN target t ON t.id = u.id WHERE t.was_open AND u.archived_at IS NOT NULL
+      ), event AS (${listEvents('list.archived', 'archived', this.settings.listName, now)}
       )
       SELECT (SELECT id FROM target) AS id, (SELECT ok FROM allowed) AS allowed`)
     if (!row || row.id === null) throw new ListError(404, 'not_found', `There is no list with the slug "${slug}".`)

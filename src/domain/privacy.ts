@@ -1,6 +1,7 @@
 // Data-subject rights for staff and subscribers: subject access (GDPR Art. 15) and erasure (Art. 17).
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
+import { erasedEvents } from './events.js'
 import { isoSql } from '../db/sql.js'
 import type { Secrets } from './secrets.js'
 import { isSuppressed, suppressionHash } from './suppression.js'
@@ -100,7 +101,8 @@ export async function erase (deps: PrivacyDeps, target: ErasureTarget, who: Acto
       UPDATE consent_events SET subscriber_id = NULL, ip = NULL, user_agent = NULL
       WHERE subscriber_id IN (SELECT id FROM target) RETURNING id
     ), gone AS (
-      DELETE FROM subscribers WHERE id IN (SELECT id FROM target) RETURNING id
+      DELETE FROM subscribers WHERE id IN (SELECT id FROM target) RETURNING id, public_id
+    ), event AS (${erasedEvents('gone', now)}
     ), suppressed AS (
       INSERT INTO suppressions (email_hash, key_id, reason, created_at)
       VALUES (${hash}, ${keyId}, 'erasure', ${now})

@@ -4,6 +4,7 @@
 import { isIP } from 'node:net'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { wellFormed } from '../text.js'
+import { subscriptionEventsText } from './events.js'
 import { cappedDomain, mailboxOf } from './mailbox.js'
 import { newMessageId, type LifecycleDeps, type SignupInput } from './subscribers.js'
 import { newConfirmToken } from './tokens.js'
@@ -44,7 +45,7 @@ const SIGNUP_SQL = `
       signup_user_agent = excluded.signup_user_agent, consent_text_version = excluded.consent_text_version,
       confirm_token_hash = excluded.confirm_token_hash, confirm_token_expires_at = excluded.confirm_token_expires_at,
       updated_at = excluded.updated_at
-    RETURNING s.id, s.email_normalized, s.mailbox
+    RETURNING s.*
   ), subscribed AS (
     -- A subscription per list asked for, with its own consent evidence. One confirmed already stays as it is; one
     -- left before keeps its status (nothing is sent to it) until the new confirmation.
@@ -60,7 +61,8 @@ const SIGNUP_SQL = `
       signup_user_agent = excluded.signup_user_agent, consent_text_version = excluded.consent_text_version,
       updated_at = excluded.updated_at
     WHERE p.status <> 'confirmed'
-    RETURNING p.subscriber_id, p.list_id, p.status, p.consent_text_version
+    RETURNING p.*
+  ), event AS (${subscriptionEventsText('subscription.pending', 'subscribed', 'upsert', { at: '$2::timestamptz', listName: '$10::text' })}
   ), ledger AS (
     -- The status is never changed here, so a subscription left before and asked for again is a resubscribe.
     INSERT INTO consent_events (occurred_at, subscriber_id, list_id, type, ip, user_agent, method, details)
@@ -212,7 +214,8 @@ export class SignupWriter {
       deps.consentTextVersion,
       deps.confirmDailyCap,
       deps.confirmDomainHourlyCap,
-      new Date(now.getTime() - 3_600_000).toISOString()
+      new Date(now.getTime() - 3_600_000).toISOString(),
+      deps.listName
     ])
     if (result?.capped) deps.warn?.({ domains: result.capped.split(',') }, 'confirmation mails held back: the domain reached CONFIRM_DOMAIN_HOURLY_CAP this hour')
   }

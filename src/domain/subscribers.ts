@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
+import { subscriptionEvents } from './events.js'
 import type { Lists } from './lists.js'
 import type { Secrets } from './secrets.js'
 import { suppressionHashes } from './suppression.js'
@@ -84,7 +85,8 @@ export async function confirm (deps: LifecycleDeps, token: string, evidence: Evi
       UPDATE subscriptions p SET status = 'confirmed', confirmed_at = ${now}, confirm_ip = ${ip},
         confirm_user_agent = ${userAgent}, unsubscribed_at = NULL, unsubscribe_method = NULL, updated_at = ${now}
       FROM target t WHERE p.subscriber_id = t.id AND t.live AND ${sql.raw(AWAITING)}
-      RETURNING p.subscriber_id, p.list_id, p.consent_text_version
+      RETURNING p.*
+    ), event AS (${subscriptionEvents('subscription.confirmed', 'confirmed', deps.listName, now)}
     ), updated AS (
       -- The subscriber's own columns keep the latest confirmation, as the export without a list shows them.
       UPDATE subscribers s SET confirmed_at = ${now}, confirm_ip = ${ip}, confirm_user_agent = ${userAgent},
@@ -136,7 +138,8 @@ export async function unsubscribe (deps: LifecycleDeps, publicId: string, method
         updated_at = ${now}
       FROM target t WHERE p.subscriber_id = t.id AND (${list}::int IS NULL OR p.list_id = ${list}::int)
         AND ${sql.raw(ACTIVE)}
-      RETURNING p.subscriber_id, p.list_id
+      RETURNING p.*
+    ), event AS (${subscriptionEvents('subscription.unsubscribed', 'left_lists', deps.listName, now)}
     ), staying AS (
       SELECT 1 FROM subscriptions p JOIN target t ON p.subscriber_id = t.id
       WHERE ${list}::int IS NOT NULL AND p.list_id <> ${list}::int AND ${sql.raw(ACTIVE)}
@@ -204,13 +207,15 @@ export async function setSubscriptions (deps: LifecycleDeps, publicId: string, l
         confirm_ip = excluded.confirm_ip, confirm_user_agent = excluded.confirm_user_agent,
         unsubscribed_at = NULL, unsubscribe_method = NULL, updated_at = excluded.updated_at
       WHERE p.status <> 'confirmed'
-      RETURNING p.subscriber_id, p.list_id, p.consent_text_version
+      RETURNING p.*
+    ), joined_event AS (${subscriptionEvents('subscription.confirmed', 'joined', deps.listName, now)}
     ), left_lists AS (
       UPDATE subscriptions p SET status = 'unsubscribed', unsubscribed_at = ${now}, unsubscribe_method = 'preferences',
         updated_at = ${now}
       FROM target t WHERE p.subscriber_id = t.id AND NOT (p.list_id = ANY(${wanted}::int[]))
         AND ${sql.raw(ACTIVE)}
-      RETURNING p.subscriber_id, p.list_id
+      RETURNING p.*
+    ), left_event AS (${subscriptionEvents('subscription.unsubscribed', 'left_lists', deps.listName, now)}
     ), ledger AS (
       INSERT INTO consent_events (occurred_at, subscriber_id, list_id, type, ip, user_agent, method, details)
       SELECT ${now}, e.subscriber_id, e.list_id, e.type::consent_event_type, ${ip}, ${userAgent}, 'preferences', e.details

@@ -11,6 +11,7 @@ import { AWAITING } from '../domain/subscribers.js'
 import { unsubscribeToken } from '../domain/tokens.js'
 import { confirmationMail, welcomeMail, type MailSettings } from '../mail/messages.js'
 import { isPermanentFailure, type Mailer } from '../mail/transport.js'
+import { retryDelayMs } from './backoff.js'
 
 export interface WorkerOptions {
   publicUrl: string
@@ -227,9 +228,7 @@ export class OutboxWorker {
       this.log.error({ outboxId: m.id, kind: m.kind, to, attempts: m.attempts, reason }, 'mail failed permanently')
       return
     }
-    // Capped exponential backoff with jitter (half fixed, half random), so a recovering server is not stampeded.
-    const cap = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (m.attempts - 1))
-    const delay = cap / 2 + Math.random() * cap / 2
+    const delay = retryDelayMs(m.attempts, this.opts.retryBaseMs, this.opts.retryMaxMs)
     const next = new Date(this.now().getTime() + delay)
     await this.database.rows(sql`
       UPDATE outbox SET status = 'pending', next_attempt_at = ${next.toISOString()}, last_error = ${reason}

@@ -7,6 +7,8 @@ import privacyRoutes from './privacy.js'
 import outboxRoutes from './outbox.js'
 import mailPreviewRoutes from './mail-preview.js'
 import listRoutes from './lists.js'
+import webhookPageRoutes from './webhook-pages.js'
+import webhookRoutes from './webhooks.js'
 
 export default async function adminRoutes (app: FastifyInstance) {
   app.addHook('onRequest', app.staffCheck())
@@ -16,4 +18,6 @@ export default async function adminRoutes (app: FastifyInstance) {
   await app.register(outboxRoutes)
   await app.register(mailPreviewRoutes)
   await app.register(listRoutes)
+  await app.register(webhookRoutes)
+  await app.register(webhookPageRoutes)
 }
