@@ -1,4 +1,5 @@
-// Staff command line: `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--output …]`, `purge`.
+// Staff command line: `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--output …]`, `purge`,
+// `staff add <email> --role …`.
 // The same domain functions and the same consent-ledger records as the HTTP endpoints, for staff with server access.
 import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
@@ -15,6 +16,7 @@ import { EXPORT_STATUSES, sinceOutOfRange, type ExportFilter, type ExportStatus 
 import { auditedExport, type Actor } from './domain/ledger.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
+import { staffCommand } from './staff-cli.js'
 import { prepareData, secretsOf } from './plugins/lifecycle.js'
 
 export interface CliContext {
@@ -37,6 +39,8 @@ const USAGE = `Usage: npm run cli -- <command>
                                             the staff CSV, on stdout or into FILE (S: ${EXPORT_STATUSES.join(', ')};
                                             default confirmed); FILE appears only once the export is complete
   purge                                     delete unconfirmed sign-ups past PENDING_RETENTION_DAYS now
+  staff add <email> --role owner|editor|viewer
+                                            a staff account; prints its one-time link to set a password
 Tip: npm prints its own banner on stdout, so use --output FILE (or \`npm run --silent cli -- export > list.csv\`).
 `
 
@@ -71,6 +75,12 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
         const result = await purge(database, now(), ctx.config.pendingRetentionDays)
         ctx.stdout.write(JSON.stringify(result) + '\n')
         return 0
+      }
+      case 'staff': {
+        const result = await staffCommand(database, rest, ctx.config.publicUrl, who.actor, now())
+        if ('usage' in result) throw new UsageError(result.usage)
+        ;(result.code === 0 ? ctx.stdout : ctx.stderr).write(result.text)
+        return result.code
       }
       default:
         throw new UsageError(command ? `Unknown command: ${command}` : 'No command given.')
