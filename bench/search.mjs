@@ -58,10 +58,14 @@ const pct = (values, p) => {
 }
 
 export async function searchBench ({ db, log, rows = 1_000_000 }) {
-  log(`search: seeding ${rows} subscribers`)
-  await seedSearch(db.sql, rows)
+  // BENCH_SEARCH_DATABASE_URL: a database an earlier run seeded (kept by hand), to time again without seeding.
+  const url = process.env.BENCH_SEARCH_DATABASE_URL || db.url
+  if (url === db.url) {
+    log(`search: seeding ${rows} subscribers`)
+    await seedSearch(db.sql, rows)
+  }
   const port = await freePort()
-  const app = startNode(`${root}dist/server.js`, appEnv(port, db.url, { LOG_LEVEL: 'warn' }), { label: 'search' })
+  const app = startNode(`${root}dist/server.js`, appEnv(port, url, { LOG_LEVEL: 'warn' }), { label: 'search' })
   const base = `http://127.0.0.1:${port}`
   try {
     await waitFor200(`${base}/readyz`, app.child)

@@ -27,11 +27,11 @@ ${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
 <dt>Status</dt><dd>${s.status}</dd>
 </dl>
 <h2 id="lists">Lists</h2>
-<table aria-labelledby="lists">
+<div class="table-scroll" tabindex="0" role="region" aria-labelledby="lists"><table>
 <thead><tr><th scope="col">List</th><th scope="col">Status</th><th scope="col">Signed up</th><th scope="col">Confirmed</th><th scope="col">Unsubscribed</th>${editor ? html`<th scope="col">Action</th>` : ''}</tr></thead>
 <tbody>${s.lists.map((l) => html`<tr><td>${l.list}</td><td>${l.status}</td><td>${when(l.signedUpAt)}</td><td>${when(l.confirmedAt)}</td><td>${when(l.unsubscribedAt)}</td>
 ${editor ? html`<td>${l.status === 'unsubscribed' ? '' : html`<form class="inline" method="post" action="${base}/unsubscribe">${csrfField(c)}<input type="hidden" name="list" value="${l.list}"><button type="submit" class="small secondary">Unsubscribe from ${l.list}</button></form>`}</td>` : ''}</tr>`)}</tbody>
-</table>
+</table></div>
 ${editor
   ? html`<h2>Actions</h2>
 <p>${s.status === 'pending' ? html`<form class="inline" method="post" action="${base}/resend">${csrfField(c)}<button type="submit" class="secondary">Resend the confirmation mail</button></form> ` : ''}
@@ -46,10 +46,10 @@ ${s.status === 'unsubscribed' ? '' : html`<form class="inline" method="post" act
 <h2 id="mail">Mail</h2>
 ${s.mail.length === 0
   ? html`<p>No mail has been queued for this subscriber.</p>`
-  : html`<table aria-labelledby="mail">
+  : html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="mail"><table>
 <thead><tr><th scope="col">Mail</th><th scope="col">State</th><th scope="col" class="num">Attempts</th><th scope="col">Queued</th><th scope="col">Sent</th><th scope="col">Last error</th></tr></thead>
 <tbody>${s.mail.map((m) => html`<tr><td>${m.kind}</td><td>${m.status}</td><td class="num">${m.attempts}</td><td>${when(m.createdAt)}</td><td>${when(m.sentAt)}</td><td>${m.lastError ?? ''}</td></tr>`)}</tbody>
-</table>`}`)
+</table></div>`}`)
 }
 
 export function erasePage (c: ConsoleContext, s: SubscriberDetail): string {

@@ -41,7 +41,7 @@ const searchRow = z.object({
 })
 const searchBody = z.object({
   subscribers: z.array(searchRow),
-  count: z.number().describe('Matches of the whole search, up to 10,000'),
+  count: z.number().describe('Matches of the whole search, up to 1,000'),
   countCapped: z.boolean().describe('True when more than `count` subscribers match'),
   nextCursor: z.string().optional().describe('Pass as cursor for the next page; absent on the last page')
 }).describe('One page of matches, newest sign-up first')
