@@ -1,7 +1,7 @@
 // `npm run bench`: sign-up, export, mail drain and start time, each against a reference measured in the same run
 // on this machine. Prints one table and writes bench/results.json. Needs a built dist/ and a PostgreSQL server.
-// BENCH_SECONDS (default 5) × BENCH_ROUNDS (3) sets the sign-up load runs; BENCH_ONLY=signup,export,mail,webhooks,start
-// picks sections.
+// BENCH_SECONDS (default 5) × BENCH_ROUNDS (3) sets the sign-up load runs; BENCH_ONLY=signup,export,mail,webhooks,start,
+// search picks sections.
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { benchDatabase, RATE_LIMITS_RAISED, round, root } from './lib.mjs'
@@ -10,11 +10,12 @@ import { exportBench } from './export.mjs'
 import { mailBench } from './mail.mjs'
 import { startBench } from './start.mjs'
 import { webhooksBench } from './webhooks.mjs'
+import { searchBench } from './search.mjs'
 
 const adminUrl = process.env.DATABASE_URL || 'postgres://root@127.0.0.1:5432/test'
 const seconds = Number(process.env.BENCH_SECONDS || 5)
 const rounds = Number(process.env.BENCH_ROUNDS || 3)
-const only = new Set((process.env.BENCH_ONLY || 'signup,export,mail,webhooks,start').split(','))
+const only = new Set((process.env.BENCH_ONLY || 'signup,export,mail,webhooks,start,search').split(','))
 const exportSizes = (process.env.BENCH_EXPORT_ROWS || '100000,1000000').split(',').map(Number)
 const t0 = performance.now()
 const log = (msg) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`)
@@ -29,7 +30,8 @@ try {
     export: () => exportBench({ db, log, sizes: exportSizes }),
     mail: () => mailBench({ db, log }),
     webhooks: () => webhooksBench({ db, log }),
-    start: () => startBench({ db, log })
+    start: () => startBench({ db, log }),
+    search: () => searchBench({ db, log, rows: Number(process.env.BENCH_SEARCH_ROWS || 1_000_000) })
   }
   for (const [name, run] of Object.entries(sections)) {
     if (!only.has(name)) continue
@@ -82,6 +84,11 @@ if (results.start) {
   row('start → /readyz 200, embedded ms: first / restart', `${round(s.embeddedFirstMs)} / ${round(s.embeddedMedianMs)}`, '', undefined, '', undefined)
 }
 
+if (results.search) {
+  const s = results.search
+  row(`search ${s.rows / 1e6}M: ${s.searches} searches, p50 / p95 ms`, `${round(s.p50, 1)} / ${round(s.p95, 1)}`, `${round(s.refP50, 1)} / ${round(s.refP95, 1)}`, s.p95 / s.refP95, 'p95 ≤ 50 ms', s.p95 <= 50)
+  for (const k of s.kinds) row(`  ${k.kind} (${k.n}): p50 / p95 / max ms`, `${round(k.p50, 1)} / ${round(k.p95, 1)} / ${round(k.max, 1)}`, '', undefined, '', undefined)
+}
 for (const name of results.failed ?? []) row(`${name}: FAILED (see the log above)`, '', '', undefined, '', false)
 
 const head = ['', 'Joinlist', 'reference', 'ratio', 'target', 'met']

@@ -23,6 +23,7 @@ import healthRoutes from './routes/health.js'
 import publicRoutes from './routes/public/index.js'
 import tokenRoutes from './routes/tokens.js'
 import adminRoutes from './routes/admin/index.js'
+import sessionRoutes from './routes/admin/session.js'
 import metricsRoutes from './routes/metrics.js'
 import docsRoutes from './routes/docs.js'
 
@@ -104,6 +105,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(healthRoutes)
   await app.register(publicRoutes)
   await app.register(tokenRoutes)
+  await app.register(sessionRoutes, { prefix: '/admin' })
   await app.register(adminRoutes, { prefix: '/admin' })
   await app.register(metricsRoutes)
   await app.register(docsRoutes)

@@ -1,5 +1,5 @@
 // Staff command line: `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--list …] [--output …]`,
-// `lists [add|rename|archive|reopen …]`, `purge`.
+// `lists [add|rename|archive|reopen …]`, `purge`, `staff add <email> --role …`.
 // The same domain functions and the same consent-ledger records as the HTTP endpoints, for staff with server access.
 import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
@@ -18,6 +18,7 @@ import { ensureConsentText } from './domain/consent.js'
 import { ListError, Lists, type NewList } from './domain/lists.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
+import { staffCommand } from './staff-cli.js'
 import { prepareData, secretsOf } from './plugins/lifecycle.js'
 
 export interface CliContext {
@@ -46,6 +47,8 @@ const USAGE = `Usage: npm run cli -- <command>
   lists rename <slug> <name>                rename a list
   lists archive|reopen <slug>               close a list to sign-ups (its subscriptions are kept), or open it again
   purge                                     delete unconfirmed sign-ups past PENDING_RETENTION_DAYS now
+  staff add <email> --role owner|editor|viewer
+                                            a staff account; prints its one-time link to set a password
 Tip: npm prints its own banner on stdout, so use --output FILE (or \`npm run --silent cli -- export > list.csv\`).
 `
 
@@ -82,6 +85,12 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
         const result = await purge(database, now(), ctx.config.pendingRetentionDays)
         ctx.stdout.write(JSON.stringify(result) + '\n')
         return 0
+      }
+      case 'staff': {
+        const result = await staffCommand(database, rest, ctx.config.publicUrl, who.actor, now())
+        if ('usage' in result) throw new UsageError(result.usage)
+        ;(result.code === 0 ? ctx.stdout : ctx.stderr).write(result.text)
+        return result.code
       }
       default:
         throw new UsageError(command ? `Unknown command: ${command}` : 'No command given.')

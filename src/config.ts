@@ -117,6 +117,9 @@ const envSchema = z.object({
   RATE_LIMIT_TOKEN_MAX: int(1, 100_000).default(30),
   RATE_LIMIT_STAFF_FAILURES: int(1, 1000).default(10),
   RATE_LIMIT_STAFF_WINDOW_SECONDS: int(1, 86_400).default(900),
+  // Staff console sessions: idle and absolute expiry (OWASP Session Management Cheat Sheet, "Session Expiration").
+  STAFF_SESSION_IDLE_MINUTES: int(1, 24 * 60).default(30),
+  STAFF_SESSION_HOURS: int(1, 24 * 30).default(12),
   FORM_MIN_SECONDS: int(0, 3600).default(3),
   BLOCKLIST_FILE: z.string().min(1).optional(),
   ALLOWED_REDIRECT_ORIGINS: originList.default([]),

@@ -21,7 +21,9 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
   }
   let pg: PGlite
   try {
-    pg = await PGlite.create(dataPath, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {})
+    // pg_trgm: the staff search's partial-match indexes (migrations create the extension).
+    const { pg_trgm: pgTrgm } = await import('@electric-sql/pglite/contrib/pg_trgm')
+    pg = await PGlite.create(dataPath, { extensions: { pg_trgm: pgTrgm }, ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}) })
     await pg.exec("SET TIME ZONE 'UTC'")
   } catch (err) {
     await unlock()

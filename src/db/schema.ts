@@ -8,7 +8,7 @@ import {
 
 export const subscriberStatus = pgEnum('subscriber_status', ['pending', 'confirmed', 'unsubscribed'])
 export type SubscriberStatus = typeof subscriberStatus.enumValues[number]
-export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click', 'preferences'])
+export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click', 'preferences', 'staff'])
 export const outboxKind = pgEnum('outbox_kind', ['confirmation', 'welcome'])
 // sending = claimed under a lease (next_attempt_at is the lease's end); cancelled = no longer wanted (e.g. unsubscribed).
 export const outboxStatus = pgEnum('outbox_status', ['pending', 'sending', 'sent', 'dead', 'cancelled'])
@@ -85,7 +85,12 @@ export const subscribers = pgTable('subscribers', {
 }, (t) => [
   uniqueIndex('subscribers_email_normalized_key').on(t.emailNormalized),
   uniqueIndex('subscribers_confirm_token_hash_key').on(t.confirmTokenHash),
-  index('subscribers_status_signed_up_at_idx').on(t.status, t.signedUpAt)
+  index('subscribers_status_signed_up_at_idx').on(t.status, t.signedUpAt),
+  // The staff search: newest first with keyset paging, and partial matches on address and name (pg_trgm trigrams
+  // serve LIKE '%…%'; https://www.postgresql.org/docs/current/pgtrgm.html#PGTRGM-INDEX).
+  index('subscribers_signed_up_at_id_idx').on(t.signedUpAt, t.id),
+  index('subscribers_email_trgm_idx').using('gin', t.emailNormalized.op('gin_trgm_ops')),
+  index('subscribers_name_trgm_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`)
 ])
 
 // A subscriber on one list: its own status and consent evidence (EDPB Guidelines 05/2020 ¶108), one row per list.
@@ -262,3 +267,70 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   index('webhook_deliveries_chain_idx').on(t.endpointId, t.orderKey, t.seq).where(sql`status in ('waiting', 'pending', 'sending')`),
   index('webhook_deliveries_log_idx').on(t.endpointId, t.id)
 ])
+
+// The staff console: personal staff accounts with a role, their server-side sessions, API keys for scripts, and an
+// audit trail of staff actions that are not consent events (accounts, keys, mail retries, unsubscribes by staff).
+export const staffRole = pgEnum('staff_role', ['viewer', 'editor', 'owner'])
+
+export const staffAccounts = pgTable('staff_accounts', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  email: text('email').notNull(),
+  emailNormalized: text('email_normalized').notNull(),
+  role: staffRole('role').notNull(),
+  // argon2id PHC string (src/security/passwords.ts); NULL until the person has set one through their link.
+  passwordHash: text('password_hash'),
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastLoginAt: timestamp('last_login_at', { withTimezone: true })
+}, (t) => [uniqueIndex('staff_accounts_email_normalized_key').on(t.emailNormalized)])
+
+// One-time links to set (or reset) a password: only the SHA-256 of the token is stored, as for confirmation tokens.
+export const staffPasswordTokens = pgTable('staff_password_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  staffId: integer('staff_id').notNull().references(() => staffAccounts.id, { onDelete: 'cascade' }),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+}, (t) => [index('staff_password_tokens_staff_idx').on(t.staffId)])
+
+// Sessions live in PostgreSQL so every instance sees a login and a logout at once. The cookie holds a random id;
+// only its SHA-256 is stored, so a copy of the table cannot be replayed (OWASP Session Management Cheat Sheet).
+export const staffSessions = pgTable('staff_sessions', {
+  idHash: text('id_hash').primaryKey(),
+  staffId: integer('staff_id').notNull().references(() => staffAccounts.id, { onDelete: 'cascade' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  // The absolute end, however active the session is.
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  ip: inet('ip'),
+  userAgent: text('user_agent')
+}, (t) => [index('staff_sessions_staff_idx').on(t.staffId)])
+
+// API keys: `jl_` and 43 random characters, shown once; stored as SHA-256 (a random 256-bit key needs no slow hash).
+export const apiKeys = pgTable('api_keys', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  name: text('name').notNull(),
+  role: staffRole('role').notNull(),
+  keyHash: text('key_hash').notNull(),
+  // The first characters of the key, so staff can tell keys apart without the secret.
+  prefix: text('prefix').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true })
+}, (t) => [uniqueIndex('api_keys_key_hash_key').on(t.keyHash)])
+
+// Staff actions that are not consent events. Exports, subject access and erasures are in consent_events (with the
+// actor in details); the audit page shows both.
+export const staffAudit = pgTable('staff_audit', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  // What it was done to: a staff address, a key name, an outbox id, a subscriber's public id. Never a subscriber's
+  // address (the ledger is kept after erasure).
+  target: text('target'),
+  ip: inet('ip'),
+  details: jsonb('details').$type<Record<string, unknown>>().notNull().default({})
+}, (t) => [index('staff_audit_occurred_at_idx').on(t.occurredAt)])

@@ -119,15 +119,16 @@ export async function confirm (deps: LifecycleDeps, token: string, evidence: Evi
   return 'expired'
 }
 
-export type UnsubscribeMethod = 'link' | 'one-click' | 'preferences'
+export type UnsubscribeMethod = 'link' | 'one-click' | 'preferences' | 'staff'
 
 /**
  * Unsubscribes the subscriber with this public id from one list (`listId`) or from all, at once (before the next
  * send): queued mail for what they left is cancelled, and once they are on no list their outstanding confirmation
- * token stops working. Repeats change nothing. False if there is no such subscriber.
+ * token stops working. Repeats change nothing. False if there is no such subscriber. `ledger`: the ledger rows'
+ * method, when it is not `method` (staff: `staff-api`), and details to add (who).
  */
 export async function unsubscribe (deps: LifecycleDeps, publicId: string, method: UnsubscribeMethod,
-  evidence: Evidence = {}, listId?: number): Promise<boolean> {
+  evidence: Evidence = {}, listId?: number, ledger: { method?: string, details?: Record<string, unknown> } = {}): Promise<boolean> {
   const now = deps.now().toISOString()
   const list = listId ?? null
   const rows = await deps.database.rows(sql`
@@ -153,7 +154,7 @@ export async function unsubscribe (deps: LifecycleDeps, publicId: string, method
     ), ledger AS (
       INSERT INTO consent_events (occurred_at, subscriber_id, list_id, type, ip, user_agent, method, details)
       SELECT ${now}, x.subscriber_id, x.list_id, 'unsubscribe', ${evidence.ip ?? null}, ${evidence.userAgent ?? null},
-        ${method}, jsonb_build_object('list', l.slug)
+        ${ledger.method ?? method}, jsonb_build_object('list', l.slug) || ${JSON.stringify(ledger.details ?? {})}::jsonb
       FROM left_lists x JOIN lists l ON l.id = x.list_id
     ), cancelled AS (
       UPDATE outbox SET status = 'cancelled', payload = NULL, last_error = 'unsubscribed before sending'

@@ -6,11 +6,14 @@ import { ADMIN_TOKEN, buildTestApp, json, staff } from '../helpers/app.js'
 import { linkIn, pathOf } from '../helpers/mail.js'
 import { outboxIdle } from '../helpers/flow.js'
 
-t.test('the dashboard needs the staff credential, and a browser gets the Basic login prompt', async (t) => {
+t.test('the dashboard needs a staff credential: a browser is sent to the login form, a script gets the Basic challenge', async (t) => {
   const { app } = await buildTestApp(t)
   const anonymous = await app.inject({ url: '/admin', headers: { accept: 'text/html' } })
-  t.equal(anonymous.statusCode, 401)
-  t.match(anonymous.headers['www-authenticate'], /^Basic realm="Joinlist staff"/)
+  t.equal(anonymous.statusCode, 303)
+  t.equal(anonymous.headers.location, '/admin/login?next=%2Fadmin')
+  const script = await app.inject({ url: '/admin' })
+  t.equal(script.statusCode, 401)
+  t.match(script.headers['www-authenticate'], /^Basic realm="Joinlist staff"/)
   const wrong = await app.inject({ url: '/admin', headers: { authorization: `Basic ${Buffer.from('staff:nope').toString('base64')}` } })
   t.equal(wrong.statusCode, 401)
   const basic = await app.inject({ url: '/admin', headers: { authorization: `Basic ${Buffer.from(`anyone:${ADMIN_TOKEN}`).toString('base64')}` } })
