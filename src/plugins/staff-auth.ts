@@ -184,7 +184,10 @@ export default fp(async (app) => {
       } else {
         // A session id is 256 random bits: a wrong one is an expired session, not a guess, and is not counted.
         identity = await fromSession(request)
-        if (!identity && wantsHtml(request) && (request.method === 'GET' || request.method === 'HEAD')) {
+        // A browser goes to the login form once staff accounts exist; before that, the break-glass ADMIN_TOKEN is
+        // the only credential, and the browser's own login prompt (below) asks for it.
+        if (!identity && wantsHtml(request) && (request.method === 'GET' || request.method === 'HEAD') &&
+          (accountsExist || (accountsExist = await anyStaff(app.database)))) {
           return reply.code(303).header('cache-control', 'no-store').redirect(`/admin/login?next=${encodeURIComponent(request.url)}`)
         }
       }
