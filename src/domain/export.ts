@@ -28,9 +28,11 @@ export function sinceOutOfRange (since: Date, now: Date): string | undefined {
 }
 
 // OWASP CSV injection: prefix ' to cells starting with = + - @ TAB CR LF.
+// Compared by code point (= + - @ TAB CR LF): a number per row, where a one-character string was measurably slower.
 const neutral = (col: string) =>
-  `CASE WHEN left(${col}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r', E'\\n') THEN '''' || ${col} ELSE ${col} END`
-const setting = (name: string) => `current_setting('joinlist.${name}')`
+  `CASE WHEN ascii(${col}) IN (61, 43, 45, 64, 9, 13, 10) THEN '''' || ${col} ELSE ${col} END`
+// A subquery, so PostgreSQL reads the setting once per export rather than once per row.
+const setting = (name: string) => `(SELECT current_setting('joinlist.${name}'))`
 
 // The same link as every mail carries: unsubscribeToken() in tokens.ts, from the row's own secret.
 const unsubscribeUrl = `${setting('base')} || '/unsubscribe/' || s.public_id || '.' || s.unsubscribe_secret`
