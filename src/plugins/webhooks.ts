@@ -6,12 +6,13 @@ import { WebhookWorker } from '../webhooks/worker.js'
 
 export default fp(async (app) => {
   const { config } = app
-  const agent = targetAgent({
+  let agent: ReturnType<typeof targetAgent> | undefined
+  const agentOnce = () => (agent ??= targetAgent({
     allowPrivate: config.webhookAllowPrivateTargets,
     timeoutMs: config.webhookTimeoutMs,
     connections: config.webhookConcurrency
-  })
-  const worker = new WebhookWorker(app.database, agent, app.log.child({ component: 'webhooks' }), {
+  }))
+  const worker = new WebhookWorker(app.database, agentOnce, app.log.child({ component: 'webhooks' }), {
     pollMs: config.workerPollMs,
     concurrency: config.webhookConcurrency,
     leaseSeconds: config.webhookLeaseSeconds,
@@ -23,7 +24,7 @@ export default fp(async (app) => {
   app.decorate('webhooks', worker)
   if (config.worker) app.addHook('onReady', async () => worker.start())
   app.addHook('preClose', async () => worker.stop())
-  app.addHook('onClose', async () => agent.close())
+  app.addHook('onClose', async () => { if (agent) await (await agent).close() })
 }, { name: 'webhooks', dependencies: ['database'] })
 
 declare module 'fastify' {

@@ -1,16 +1,18 @@
 // Staff passwords: argon2id with OWASP's minimum parameters (19 MiB, 2 passes, 1 lane: OWASP Password Storage Cheat
 // Sheet, "Argon2id"), a length rule and a blocklist of the most common passwords (NIST SP 800-63B §3.1.1.2; OWASP
 // ASVS 5.0 6.2.1 and 6.2.4). No composition rules and no forced rotation, as both recommend.
-import { hash, verify, Algorithm } from '@node-rs/argon2'
 import { COMMON_PASSWORDS } from './common-passwords.js'
 
-const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const
+// Loaded on the first password to hash or check, not at start: most requests never need its ~10 MB.
+const argon2 = () => import('@node-rs/argon2')
+// Algorithm.Argon2id: a const enum in the typings, spelt out so the module need not load at start.
+const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const
 
 /** At least 15 characters, as ASVS recommends for a password that is the only factor; long passphrases welcome. */
 export const PASSWORD_MIN = 15
 export const PASSWORD_MAX = 256
 
-export const hashPassword = async (password: string): Promise<string> => await hash(password.normalize('NFC'), ARGON2)
+export const hashPassword = async (password: string): Promise<string> => await (await argon2()).hash(password.normalize('NFC'), ARGON2)
 
 // Checked against when the account does not exist or has no password, so a wrong address costs the same work as a
 // wrong password (OWASP Authentication Cheat Sheet, "Authentication Responses").
@@ -21,11 +23,11 @@ export async function verifyPassword (stored: string | null | undefined, passwor
   const given = password.normalize('NFC')
   if (!stored) {
     dummyHash ??= hashPassword('no account has this password, it only costs time')
-    await verify(await dummyHash, given)
+    await (await argon2()).verify(await dummyHash, given)
     return false
   }
   try {
-    return await verify(stored, given)
+    return await (await argon2()).verify(stored, given)
   } catch {
     return false
   }

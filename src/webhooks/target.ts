@@ -4,7 +4,7 @@
 // OWASP Server-Side Request Forgery Prevention Cheat Sheet, "Case 2"; IANA special-purpose address registries.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { BlockList, isIP } from 'node:net'
-import { Agent, buildConnector } from 'undici'
+import type { Agent } from 'undici'
 
 const forbidden = new BlockList()
 for (const [net, prefix] of [
@@ -70,9 +70,11 @@ export interface AgentOptions {
 /**
  * The HTTP agent every delivery uses: its connector checks the address it is about to connect to (names through
  * the guarded lookup; address literals, which skip DNS, directly). Redirects are never followed (undici's
- * default without a redirect interceptor).
+ * default without a redirect interceptor). undici is loaded here, on the first delivery, not at start: a
+ * deployment without webhooks does not carry its ~20 MB.
  */
-export function targetAgent (opts: AgentOptions): Agent {
+export async function targetAgent (opts: AgentOptions): Promise<Agent> {
+  const { Agent, buildConnector } = await import('undici')
   const connector = buildConnector({ timeout: opts.timeoutMs, ...(opts.allowPrivate ? {} : { lookup: guardedLookup as never }) })
   return new Agent({
     connections: opts.connections,

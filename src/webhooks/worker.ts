@@ -4,7 +4,7 @@
 // subscriber: only the first unfinished delivery of each (endpoint, subscriber) is pending, the rest wait for it.
 import { sql } from 'drizzle-orm'
 import type { FastifyBaseLogger } from 'fastify'
-import { request, type Agent } from 'undici'
+import type { Agent } from 'undici'
 import type { Database } from '../db/client.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
 import { isoSql } from '../db/sql.js'
@@ -58,7 +58,8 @@ export class WebhookWorker {
 
   constructor (
     private readonly database: Database,
-    private readonly agent: Agent,
+    /** The HTTP agent, made on the first delivery (see targetAgent). */
+    private readonly agent: () => Promise<Agent>,
     private readonly log: FastifyBaseLogger,
     private readonly opts: WebhookWorkerOptions,
     private readonly now: () => Date = () => new Date()
@@ -187,11 +188,12 @@ export class WebhookWorker {
     let code: number
     let excerpt: string
     try {
+      const { request } = await import('undici')
       const res = await request(d.url, {
         method: 'POST',
         headers,
         body,
-        dispatcher: this.agent,
+        dispatcher: await this.agent(),
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
         // A target that trickles its answer would otherwise hold the slot as long as it likes.
