@@ -75,15 +75,17 @@ $$;--> statement-breakpoint
 -- Kept here, once per statement, so no statement that changes a subscription can forget it.
 CREATE FUNCTION "subscriber_status_sync"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- Row by row through the keys (the primary keys of subscribers and subscriptions), whatever the planner believes
+  -- about the tables' sizes: a join here read both tables whole when their statistics were stale.
   UPDATE "subscribers" s SET "status" = x."status"
   FROM (
-    SELECT c."subscriber_id", CASE
-      WHEN bool_or(p."status" = 'confirmed') THEN 'confirmed'
-      WHEN bool_or(p."status" = 'pending') THEN 'pending'
-      ELSE 'unsubscribed' END::subscriber_status AS "status"
+    SELECT c."subscriber_id", (
+      SELECT CASE
+        WHEN bool_or(p."status" = 'confirmed') THEN 'confirmed'
+        WHEN bool_or(p."status" = 'pending') THEN 'pending'
+        ELSE 'unsubscribed' END::subscriber_status
+      FROM "subscriptions" p WHERE p."subscriber_id" = c."subscriber_id") AS "status"
     FROM (SELECT DISTINCT "subscriber_id" FROM "changed") c
-    JOIN "subscriptions" p ON p."subscriber_id" = c."subscriber_id"
-    GROUP BY c."subscriber_id"
   ) x
   WHERE s."id" = x."subscriber_id" AND s."status" IS DISTINCT FROM x."status";
   RETURN NULL;
