@@ -101,3 +101,16 @@ t.test('each list has its own events: a two-list sign-up, leaving one list, and 
   t.match(changes[4].data, { consent: { confirmedAt: /Z$/ } })
   t.match(changes[5].data, { unsubscribe: { method: 'link' } })
 })
+
+t.test('the sending tool pulls the feed with a viewer API key, and cannot manage webhooks with it', async (t) => {
+  const ta = await buildTestApp(t, { WORKER: 'false' })
+  const created = await ta.app.inject({ method: 'POST', url: '/admin/api/keys', payload: { name: 'listmonk sync', role: 'viewer' }, headers: staff })
+  t.equal(created.statusCode, 201)
+  const tool = { authorization: `Bearer ${created.json().key}`, accept: 'application/json' }
+  await signUp(ta.app, 'pulled@example.org')
+  const res = await ta.app.inject({ url: '/admin/api/changes?after=0', headers: tool })
+  t.equal(res.statusCode, 200)
+  t.match(res.json().changes, [{ type: 'subscription.pending', data: { subscriber: { email: 'pulled@example.org' } } }])
+  const add = await ta.app.inject({ method: 'POST', url: '/admin/api/webhooks', payload: { url: 'https://hooks.example.org/x', eventTypes: ['subscription.confirmed'] }, headers: tool })
+  t.equal(add.statusCode, 403, 'webhooks are managed by owners')
+})
