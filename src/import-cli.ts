@@ -64,7 +64,7 @@ export async function importCommand (ctx: ImportCliContext, args: string[], who:
       messageIdDomain: senderDomain(config.mailFrom, new URL(config.publicUrl).hostname),
       confirmTtlHours: config.confirmTtlHours
     }, input as AsyncIterable<Buffer>, options, who)
-    if (timer) ctx.stderr.write('\n')
+    if (timer) { progress(); ctx.stderr.write('\n') }
     ctx.stdout.write(JSON.stringify(report, null, 2) + '\n')
     const r = report.rows
     ctx.stderr.write(`${report.dryRun ? 'Dry run, nothing was changed: ' : ''}${r.read} rows read, ${r.added} added, ${r.updated} updated, ` +
