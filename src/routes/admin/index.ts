@@ -13,6 +13,7 @@ import subscriberRoutes from './subscribers.js'
 import operationsRoutes from './operations.js'
 import staffRoutes from './staff.js'
 import importRoutes from './imports.js'
+import importPageRoutes from './import-page.js'
 
 export default async function adminRoutes (app: FastifyInstance) {
   app.addHook('onRequest', app.staffCheck())
@@ -28,4 +29,5 @@ export default async function adminRoutes (app: FastifyInstance) {
   await app.register(operationsRoutes)
   await app.register(staffRoutes)
   await app.register(importRoutes)
+  await app.register(importPageRoutes)
 }
