@@ -129,6 +129,13 @@ t.test('a file that cannot be imported is refused whole, naming what is wrong', 
   }
   await refused('list=main', 'mail,name\nx@example.org,X\n', 400, /no email column \(found: "mail", "name"\)/)
   await refused('list=nope', 'email\nx@example.org\n', 404, /no list with the slug "nope"/)
+  await app.inject({ method: 'POST', url: '/admin/api/lists', headers: staff, payload: { slug: 'old', name: 'Old' } })
+  await app.inject({ method: 'PATCH', url: '/admin/api/lists/old', headers: staff, payload: { archived: true } })
+  await refused('list=old', 'email\nx@example.org\n', 400, /"old" is archived/)
+  const values = (await post(app, 'list=main', 'email,status,OPTIN_TIME,OPTIN_IP\nx@example.org,maybe,,\ny@example.org,,2024-13-01,\nz@example.org,,,300.1.1.1\n')).json()
+  t.same(values.problems.map((p: { line: number, column: string }) => [p.line, p.column]), [[2, 'status'], [3, 'opt-in time'], [4, 'opt-in IP']],
+    'each bad value named by line and column')
+  t.match(values.rows, { read: 3, invalid: 3, added: 0 })
   await refused('list=main', 'email,name\nx@example.org,X\ny@example.org,"Y\nz@example.org,Z\n', 400, /not valid CSV at line \d/)
   await refused('list=main', '', 400, /empty/)
   const large = await app.inject({ method: 'POST', url: '/admin/api/imports?list=main', payload: 'email\n' + 'someone@example.org\n'.repeat(60_000), headers: { ...staff, 'content-type': 'text/csv' } })
