@@ -1,6 +1,7 @@
 // Drill: kill -9 the server in the middle of an import, while the file is still arriving and its rows are being
 // copied into the staging table. The import is one transaction, so PostgreSQL rolls it back when the process's
 // connection dies: the list is as it was, the ledger has no import event, and the same file imports whole afterwards.
+// A client that abandons its upload half-way ends the import the same way.
 import t from 'tap'
 import http from 'node:http'
 import { ADMIN_TOKEN } from '../test/helpers/app.js'
@@ -31,7 +32,7 @@ function halfUpload (base: string) {
   })
   const half = csv.length >> 1
   request.write(csv.slice(0, half))
-  return { answer, rest: () => request.end(csv.slice(half)) }
+  return { answer, rest: () => request.end(csv.slice(half)), abort: () => request.destroy() }
 }
 
 t.test('kill -9 mid-import leaves the list as it was; the same file then imports whole', async (t) => {
@@ -58,6 +59,15 @@ t.test('kill -9 mid-import leaves the list as it was; the same file then imports
   t.same(after, { subscribers: 1, imports: 0 }, 'nothing of the import was kept')
 
   const second = await startServer(t, 'second', env)
+  // A client that gives up mid-upload: the import stops and rolls back, and its session and lock are given back.
+  const abandoned = halfUpload(second.url)
+  await waitUntil(async () => (await db.sql`
+    SELECT 1 FROM pg_stat_activity WHERE application_name = 'joinlist-import' AND query ILIKE 'COPY import_rows%'`).length > 0,
+  30_000, () => 'the second import never started copying')
+  abandoned.abort()
+  await waitUntil(async () => (await db.sql`SELECT 1 FROM pg_stat_activity WHERE application_name = 'joinlist-import'`).length === 0,
+    30_000, () => 'the abandoned import kept its session')
+  t.equal((await db.sql`SELECT 1 FROM consent_events WHERE type = 'import'`).length, 0, 'nothing of the abandoned upload was kept')
   const again = halfUpload(second.url)
   again.rest()
   const done = await again.answer
