@@ -120,6 +120,25 @@ t.test('a listmonk export saved by European Excel, then a file that would re-add
   t.equal(mailsTo(smtp, 'jo@example.org').length, 0)
 })
 
+t.test("Mailchimp's unsubscribed and cleaned files keep those people out of a later audience import", async (t) => {
+  const { app, database } = await buildTestApp(t)
+  const unsubscribed = 'Email Address,First Name,OPTIN_TIME,UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,UNSUB_REASON\n' +
+    'kai@example.org,Kai,2022-01-01 00:00:00,2023-06-01 12:00:00,June news,No longer interested\n'
+  const cleaned = 'Email Address,First Name,CLEAN_TIME,CLEAN_CAMPAIGN_TITLE\nlou@example.org,Lou,2023-07-01 00:00:00,July news\n'
+  t.match((await post(app, 'list=main', unsubscribed)).json().rows, { added: 1 })
+  t.match((await post(app, 'list=main', cleaned)).json().rows, { added: 1 })
+  const rows = await database.rows<{ email: string, status: string, unsubscribed_at: string }>(sql`
+    SELECT s.email_normalized AS email, p.status, p.unsubscribed_at::text FROM subscriptions p JOIN subscribers s ON s.id = p.subscriber_id ORDER BY 1`)
+  t.same(rows, [
+    { email: 'kai@example.org', status: 'unsubscribed', unsubscribed_at: '2023-06-01 12:00:00+00' },
+    { email: 'lou@example.org', status: 'unsubscribed', unsubscribed_at: '2023-07-01 00:00:00+00' }
+  ])
+  const audience = 'Email Address,OPTIN_TIME,CONFIRM_TIME\nkai@example.org,2022-01-01 00:00:00,2022-01-01 00:01:00\nlou@example.org,2022-01-01 00:00:00,\n'
+  const later = (await post(app, 'list=main', audience)).json()
+  t.match(later.rows, { read: 2, added: 0, suppressed: 2 })
+  t.match(later.problems, [{ line: 2, reason: /unsubscribed from this list/ }, { line: 3, reason: /unsubscribed from this list/ }])
+})
+
 t.test('a file that cannot be imported is refused whole, naming what is wrong', async (t) => {
   const { app, database } = await buildTestApp(t, { IMPORT_MAX_MB: '1' })
   const refused = async (query: string, body: string, status: number, message: RegExp, type?: string) => {
