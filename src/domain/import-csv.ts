@@ -5,6 +5,7 @@
 import { isIP } from 'node:net'
 import { pipeline, Readable } from 'node:stream'
 import { parse, type CsvError } from 'csv-parse'
+import { oneLine } from '../text.js'
 import { parseEmail } from './email.js'
 
 export type ImportStatus = 'confirmed' | 'pending' | 'unsubscribed'
@@ -226,14 +227,15 @@ function rowOf (record: string[], fields: (Field | undefined)[], fileStatus: Imp
   // Confirmed needs the file's own evidence of an opt-in; without it the row can only wait for a confirmation.
   const noEvidence = status === 'confirmed' && !times.signedUpAt && !times.confirmedAt
   if (noEvidence) status = 'pending'
-  const name = value.name ?? ([value.firstName, value.lastName].filter(Boolean).join(' ') || null)
+  // Names and sources travel into mail headers and pages: on one line, as long as a sign-up's may be.
+  const name = oneLine(value.name ?? [value.firstName, value.lastName].filter(Boolean).join(' ')).slice(0, 100) || null
   return {
     line,
     email: email.email,
     emailNormalized: email.normalized,
-    name: name === null ? null : name.slice(0, 200),
+    name,
     status,
-    source: value.source?.slice(0, 200) ?? null,
+    source: value.source === undefined ? null : oneLine(value.source).slice(0, 64) || null,
     signedUpAt: times.signedUpAt ?? null,
     signupIp: value.signupIp ?? null,
     confirmedAt: status === 'confirmed' ? times.confirmedAt ?? null : null,
@@ -252,9 +254,9 @@ export function timeOf (text: string, now: Date): string | undefined {
   if (!m) return undefined
   const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m
   const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}`
+  // Date accepts 2024-02-31 as 2 March: a day that does not exist is refused.
+  if (new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d))).getUTCDate() !== Number(d)) return undefined
   const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}${frac.slice(0, 4)}${offset}`)
   if (Number.isNaN(at.getTime()) || at.getUTCFullYear() < 1990 || at.getTime() > now.getTime() + 60_000) return undefined
-  // Date accepts 2024-02-31 as 2 March: a day that does not exist is refused.
-  if (offset === 'Z' && at.getUTCDate() !== Number(d)) return undefined
   return at.toISOString()
 }
