@@ -1,7 +1,7 @@
 // `npm run bench`: sign-up, export, mail drain and start time, each against a reference measured in the same run
 // on this machine. Prints one table and writes bench/results.json. Needs a built dist/ and a PostgreSQL server.
 // BENCH_SECONDS (default 5) × BENCH_ROUNDS (3) sets the sign-up load runs; BENCH_ONLY=signup,export,mail,webhooks,start,
-// search picks sections.
+// search,import picks sections.
 import { writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { benchDatabase, RATE_LIMITS_RAISED, round, root } from './lib.mjs'
@@ -11,11 +11,12 @@ import { mailBench } from './mail.mjs'
 import { startBench } from './start.mjs'
 import { webhooksBench } from './webhooks.mjs'
 import { searchBench } from './search.mjs'
+import { importBench } from './import.mjs'
 
 const adminUrl = process.env.DATABASE_URL || 'postgres://root@127.0.0.1:5432/test'
 const seconds = Number(process.env.BENCH_SECONDS || 5)
 const rounds = Number(process.env.BENCH_ROUNDS || 3)
-const only = new Set((process.env.BENCH_ONLY || 'signup,export,mail,webhooks,start,search').split(','))
+const only = new Set((process.env.BENCH_ONLY || 'signup,export,mail,webhooks,start,search,import').split(','))
 const exportSizes = (process.env.BENCH_EXPORT_ROWS || '100000,1000000').split(',').map(Number)
 const t0 = performance.now()
 const log = (msg) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`)
@@ -31,7 +32,8 @@ try {
     mail: () => mailBench({ db, log }),
     webhooks: () => webhooksBench({ db, log }),
     start: () => startBench({ db, log }),
-    search: () => searchBench({ db, log, rows: Number(process.env.BENCH_SEARCH_ROWS || 1_000_000) })
+    search: () => searchBench({ db, log, rows: Number(process.env.BENCH_SEARCH_ROWS || 1_000_000) }),
+    import: () => importBench({ db, log, rows: Number(process.env.BENCH_IMPORT_ROWS || 1_000_000) })
   }
   for (const [name, run] of Object.entries(sections)) {
     if (!only.has(name)) continue
@@ -97,6 +99,13 @@ if (results.search) {
   const s = results.search
   row(`search ${s.rows / 1e6}M: ${s.searches} searches, p50 / p95 ms`, `${round(s.p50, 1)} / ${round(s.p95, 1)}`, `${round(s.refP50, 1)} / ${round(s.refP95, 1)}`, s.p95 / s.refP95, 'p95 ≤ 50 ms', s.p95 <= 50)
   for (const k of s.kinds) row(`  ${k.kind} (${k.n}): p50 / p95 / max ms`, `${round(k.p50, 1)} / ${round(k.p95, 1)} / ${round(k.max, 1)}`, '', undefined, '', undefined)
+}
+if (results.import) {
+  const i = results.import
+  const k = i.rows >= 1e6 ? `${i.rows / 1e6}M` : `${i.rows / 1e3}k`
+  row(`import ${k} rows (${Math.round(i.bytes / 1e6)} MB): s, POST vs psql \\copy`, (i.httpMs / 1000).toFixed(2), (i.psqlMs / 1000).toFixed(2), i.ratio, '≤ 2.00×', i.ratio <= 2)
+  row(`import ${k} rows: server peak RSS MB`, round(i.serverPeakRssMb), `(idle ${round(i.serverRssBeforeMb)})`, undefined, '≤ 150 MB', i.serverPeakRssMb <= 150)
+  row(`import ${k} rows: every row a subscription + ledger event`, i.complete ? 'yes' : 'NO', '', undefined, 'all rows', i.complete)
 }
 for (const name of results.failed ?? []) row(`${name}: FAILED (see the log above)`, '', '', undefined, '', false)
 

@@ -1,5 +1,5 @@
 // Staff command line: `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--list …] [--output …]`,
-// `lists [add|rename|archive|reopen …]`, `purge`, `staff add <email> --role …`.
+// `lists [add|rename|archive|reopen …]`, `import <file.csv> --list <slug>`, `purge`, `staff add <email> --role …`.
 // The same domain functions and the same consent-ledger records as the HTTP endpoints, for staff with server access.
 import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
@@ -19,6 +19,7 @@ import { ListError, Lists, type NewList } from './domain/lists.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
 import { staffCommand } from './staff-cli.js'
+import { importCommand } from './import-cli.js'
 import { prepareData, secretsOf } from './plugins/lifecycle.js'
 
 export interface CliContext {
@@ -46,6 +47,10 @@ const USAGE = `Usage: npm run cli -- <command>
                                             a new list (slug: lower-case letters, digits, hyphens)
   lists rename <slug> <name>                rename a list
   lists archive|reopen <slug>               close a list to sign-ups (its subscriptions are kept), or open it again
+  import <file.csv> --list SLUG [--dry-run] [--send-confirmations] [--per-minute N]
+                                            import a Mailchimp, listmonk or spreadsheet CSV into a list, in one
+                                            transaction; prints the report as JSON. --send-confirmations: mail the
+                                            rows imported as pending, N a minute (default 60); by default none
   purge                                     delete unconfirmed sign-ups past PENDING_RETENTION_DAYS now
   staff add <email> --role owner|editor|viewer
                                             a staff account; prints its one-time link to set a password
@@ -81,6 +86,11 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
       }
       case 'lists':
         return await listsCommand(ctx, database, rest, now)
+      case 'import': {
+        const result = await importCommand({ ...ctx, database }, rest, who, now)
+        if ('usage' in result) throw new UsageError(result.usage)
+        return result.code
+      }
       case 'purge': {
         const result = await purge(database, now(), ctx.config.pendingRetentionDays)
         ctx.stdout.write(JSON.stringify(result) + '\n')

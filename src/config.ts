@@ -57,6 +57,8 @@ const envSchema = z.object({
   // nothing (a paused or stalled download) before it is cut.
   EXPORT_CONCURRENCY: int(1, 20).default(2),
   EXPORT_IDLE_TIMEOUT_SECONDS: int(1, 3600).default(20),
+  // The largest CSV file POST /admin/api/imports takes, in MB: the body is streamed, never held whole.
+  IMPORT_MAX_MB: int(1, 10_000).default(200),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
   // With credentials in an smtp:// URL, STARTTLS is required before they are sent; false is for a local mail
   // catcher that offers no TLS (src/mail/transport.ts).

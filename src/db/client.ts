@@ -1,6 +1,6 @@
 // Database access: the Database interface every driver gives, PostgreSQL through postgres.js (./postgres.ts) or the
 // embedded PostgreSQL, PGlite (./pglite.ts), when DATABASE_URL is unset; and the migrations.
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
 import type { SQL } from 'drizzle-orm'
@@ -22,8 +22,20 @@ export interface Database {
    * the COPY.
    */
   copyOut(copySql: string, settings: Record<string, string>): Promise<CopyStream>
+  /**
+   * Runs `fn` in one transaction on a connection of its own, with no statement deadline (an import of a large file
+   * takes minutes); committed when `fn` resolves, rolled back when it throws or the process dies.
+   */
+  transaction<T>(fn: (tx: CopyTransaction) => Promise<T>): Promise<T>
   ping(): Promise<void>
   close(): Promise<void>
+}
+
+/** A transaction that can bulk-load rows. */
+export interface CopyTransaction {
+  rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>
+  /** A sink for `COPY … FROM STDIN` (text format): once it has finished, the COPY is complete. */
+  copyIn(copySql: string): Promise<Writable>
 }
 
 export interface CopyStream {

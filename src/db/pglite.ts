@@ -2,9 +2,10 @@
 // memory for tests), locked to this process while open (./embedded-lock.ts). One session shared by every request.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
+import { Readable, Writable } from 'node:stream'
 import type { PGlite } from '@electric-sql/pglite'
 import type { SQL } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import type { Database, Db, OpenOptions } from './client.js'
 import { lockEmbeddedDatabase } from './embedded-lock.js'
 import * as schema from './schema.js'
@@ -35,6 +36,7 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
     throw err
   }
   const db = drizzle(pg, { schema }) as unknown as Db
+  const dialect = new PgDialect()
   return {
     kind: 'pglite',
     db,
@@ -54,6 +56,26 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
       const stream = Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream)
       // The COPY is over before the first byte is streamed; what the stream still holds is the list in memory.
       return { stream, released: new Promise<void>((resolve) => stream.once('close', () => resolve())) }
+    },
+    async transaction (fn) {
+      return await pg.transaction(async (tx) => await fn({
+        async rows<T> (query: SQL) {
+          const { sql: text, params } = dialect.sqlToQuery(query)
+          return (await tx.query<T>(text, params)).rows
+        },
+        async copyIn (copySql) {
+          // PGlite has no COPY FROM STDIN; it reads COPY input from a virtual /dev/blob, so the rows are gathered
+          // first (the embedded database holds everything in memory anyway).
+          const chunks: Buffer[] = []
+          return new Writable({
+            write (chunk: Buffer, _enc, done) { chunks.push(chunk); done() },
+            final (done) {
+              tx.query(copySql.replace(/FROM STDIN/, "FROM '/dev/blob'"), [], { blob: new Blob(chunks as Uint8Array<ArrayBuffer>[]) })
+                .then(() => done(), done)
+            }
+          })
+        }
+      }))
     },
     async ping () { await pg.query('select 1') },
     // Closing twice is harmless, as it is for postgres.js.

@@ -5,6 +5,7 @@ import type { SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import type { Database, Db } from './client.js'
 import { ownConnectionCopier } from './postgres-copy.js'
+import { ownConnectionTransaction } from './postgres-transaction.js'
 import * as schema from './schema.js'
 
 export async function openPostgres (url: string, max: number, queryTimeoutMs: number): Promise<Database> {
@@ -60,6 +61,7 @@ export async function openPostgres (url: string, max: number, queryTimeoutMs: nu
       return await query<T>(text, params)
     },
     copyOut: copier.copyOut,
+    transaction: (fn) => ownConnectionTransaction(url, fn),
     async ping () { await client`select 1` },
     async close () {
       await copier.closeAll()

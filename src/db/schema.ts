@@ -8,7 +8,8 @@ import {
 
 export const subscriberStatus = pgEnum('subscriber_status', ['pending', 'confirmed', 'unsubscribed'])
 export type SubscriberStatus = typeof subscriberStatus.enumValues[number]
-export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click', 'preferences', 'staff'])
+// import: the address had left the list in the service it was imported from (the file said so).
+export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click', 'preferences', 'staff', 'import'])
 export const outboxKind = pgEnum('outbox_kind', ['confirmation', 'welcome'])
 // sending = claimed under a lease (next_attempt_at is the lease's end); cancelled = no longer wanted (e.g. unsubscribed).
 export const outboxStatus = pgEnum('outbox_status', ['pending', 'sending', 'sent', 'dead', 'cancelled'])
@@ -140,7 +141,7 @@ export const outbox = pgTable('outbox', {
 ])
 
 export const consentEventType = pgEnum('consent_event_type',
-  ['signup', 'confirm', 'unsubscribe', 'resubscribe', 'erasure', 'export', 'access'])
+  ['signup', 'confirm', 'unsubscribe', 'resubscribe', 'erasure', 'export', 'access', 'import'])
 
 // The consent ledger: one row per consent change or use of personal data, written in the same statement as the
 // change. Append-only: a trigger refuses DELETE, and UPDATE except anonymising (erasure, retention) and adding

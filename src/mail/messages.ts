@@ -58,7 +58,7 @@ function compose (ctx: MailContext, template: MailTemplate, view: TemplateView, 
 }
 
 /** The domain of a From value (`Name <a@b>` or `a@b`), or the fallback when it has none. */
-const senderDomain = (from: string, fallback: string) => (/<([^>]+)>/.exec(from)?.[1] ?? from).split('@')[1] ?? fallback
+export const senderDomain = (from: string, fallback: string) => (/<([^>]+)>/.exec(from)?.[1] ?? from).split('@')[1] ?? fallback
 
 /**
  * RFC 2919 List-Id: `<label.sender-domain>`. It names the list for filters, and a List-Unsubscribe without it

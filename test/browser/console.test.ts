@@ -109,6 +109,15 @@ async function run () {
       await page.goto(`${base}${path}`)
       await audit(page, name)
     }
+    // A real browser's multipart upload on the import page, as a dry run, and its report.
+    await page.getByRole('link', { name: 'Import' }).click()
+    await audit(page, 'import')
+    await page.getByLabel('CSV file').setInputFiles({ name: 'list.csv', mimeType: 'text/csv', buffer: Buffer.from('\uFEFFEmail Address;OPTIN_TIME\r\nnew.reader@example.org;2024-01-01 10:00:00\r\n') })
+    await page.getByRole('button', { name: 'Import' }).click()
+    await page.waitForURL(/\/admin\/import$/)
+    t.match(await page.locator('#report').textContent(), /Dry run: nothing was changed into main/)
+    t.match(await page.locator('.cards').textContent(), /1\s*added/)
+    await audit(page, 'import-report')
     await page.getByRole('link', { name: 'Audit' }).click()
     t.match(await page.locator('table').textContent(), /staff:owner@staff\.example\.org\s*erasure/)
     await page.getByRole('button', { name: 'Sign out', exact: true }).click()

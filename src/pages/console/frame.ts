@@ -29,11 +29,12 @@ export function consoleContext (request: FastifyRequest, csrf: string): ConsoleC
   return { page: consolePageContext(request), staff: request.staff!, csrf, path: request.url.split('?')[0] }
 }
 
-const SECTIONS: { href: string, label: string, role: 'viewer' | 'owner' }[] = [
+const SECTIONS: { href: string, label: string, role: 'viewer' | 'editor' | 'owner' }[] = [
   { href: '/admin', label: 'Dashboard', role: 'viewer' },
   { href: '/admin/subscribers', label: 'Subscribers', role: 'viewer' },
   { href: '/admin/mail', label: 'Mail', role: 'viewer' },
   { href: '/admin/audit', label: 'Audit', role: 'viewer' },
+  { href: '/admin/import', label: 'Import', role: 'editor' },
   { href: '/admin/staff', label: 'Staff', role: 'owner' },
   { href: '/admin/keys', label: 'API keys', role: 'owner' }
 ]

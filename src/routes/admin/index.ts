@@ -12,6 +12,8 @@ import webhookRoutes from './webhooks.js'
 import subscriberRoutes from './subscribers.js'
 import operationsRoutes from './operations.js'
 import staffRoutes from './staff.js'
+import importRoutes from './imports.js'
+import importPageRoutes from './import-page.js'
 
 export default async function adminRoutes (app: FastifyInstance) {
   app.addHook('onRequest', app.staffCheck())
@@ -26,4 +28,6 @@ export default async function adminRoutes (app: FastifyInstance) {
   await app.register(subscriberRoutes)
   await app.register(operationsRoutes)
   await app.register(staffRoutes)
+  await app.register(importRoutes)
+  await app.register(importPageRoutes)
 }
