@@ -18,6 +18,12 @@
     status.setAttribute('role', 'status')
     status.setAttribute('aria-live', 'polite')
     const button = form.querySelector('button[type=submit],button:not([type]),input[type=submit]')
+    // The state is visible, not only announced: data-state styles the message (embed.css), and the text says it.
+    function show (state, text) {
+      if (state) status.setAttribute('data-state', state)
+      else status.removeAttribute('data-state')
+      status.textContent = text
+    }
 
     form.addEventListener('submit', function (event) {
       event.preventDefault()
@@ -26,6 +32,7 @@
       const invalid = form.querySelectorAll('[aria-invalid]')
       for (let i = 0; i < invalid.length; i++) invalid[i].removeAttribute('aria-invalid')
       if (button) button.disabled = true
+      show('', status.getAttribute('data-sending') || '')
       fetch(form.action, {
         method: 'POST',
         mode: 'cors',
@@ -39,11 +46,12 @@
         const body = result.body || {}
         if (result.status === 202) {
           form.reset()
-          status.textContent = body.message
+          // The answer is in the form's language (its hidden `lang` field).
+          show('success', body.message || status.getAttribute('data-success'))
           return
         }
         if (result.status === 400 || result.status === 429) {
-          status.textContent = body.message
+          show('error', body.message || status.getAttribute('data-error'))
           const field = body.field && form.elements.namedItem(body.field)
           if (field && field.focus) { field.setAttribute('aria-invalid', 'true'); field.focus() }
           return

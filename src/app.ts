@@ -15,6 +15,7 @@ import mailerPlugin from './plugins/mailer.js'
 import outboxPlugin from './plugins/outbox.js'
 import retentionPlugin from './plugins/retention.js'
 import errorsPlugin from './plugins/errors.js'
+import languagePlugin from './plugins/language.js'
 import securityHeaders from './plugins/security-headers.js'
 import rateLimitsPlugin from './plugins/rate-limits.js'
 import staffAuthPlugin from './plugins/staff-auth.js'
@@ -85,6 +86,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   })
   await app.register(swagger, { ...OPENAPI_INFO, transform: jsonSchemaTransform })
   await app.register(errorsPlugin)
+  await app.register(languagePlugin)
   await app.register(rateLimitsPlugin)
   await app.register(staffAuthPlugin)
   // Mailer first: it checks the mail templates and DKIM key, so a broken one stops the start before any connection.

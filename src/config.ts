@@ -62,7 +62,8 @@ const envSchema = z.object({
   // catcher that offers no TLS (src/mail/transport.ts).
   SMTP_REQUIRE_TLS: bool.default(true),
   MAIL_FROM: z.string().min(3).optional(),
-  LIST_NAME: z.string().min(1).max(100).default('Our mailing list'),
+  // Unset: each page and mail uses its language's default name ("Mailing list"), and the start logs a warning.
+  LIST_NAME: z.string().min(1).max(100).optional(),
   ADMIN_TOKEN: secret.optional(),
   METRICS_TOKEN: secret.optional(),
   TOKEN_SECRET: secret.optional(),
@@ -143,8 +144,8 @@ const configSchema = envSchema.transform((e, ctx) => {
   return {
     ...config,
     publicUrl,
-    mailFrom: e.MAIL_FROM ?? `${e.LIST_NAME} <no-reply@${new URL(publicUrl).hostname}>`,
-    consentText: e.CONSENT_TEXT ?? `I agree to receive emails from ${e.LIST_NAME}. I can unsubscribe at any time with the link in every email.`
+    mailFrom: e.MAIL_FROM ?? `${e.LIST_NAME ?? 'Mailing list'} <no-reply@${new URL(publicUrl).hostname}>`,
+    consentText: e.CONSENT_TEXT ?? `I agree to receive emails from ${e.LIST_NAME ?? 'this list'}. I can unsubscribe at any time with the link in every email.`
   }
 })
 

@@ -34,6 +34,9 @@ export const subscribers = pgTable('subscribers', {
   // throttled per mailbox, so sub-addresses cannot bomb one inbox.
   mailbox: text('mailbox').notNull(),
   name: text('name'),
+  // The language of the pages the subscriber signed up on (a locales/ folder name): every mail to them is in it.
+  // NULL for rows from before it was stored: English.
+  language: text('language'),
   status: subscriberStatus('status').notNull().default('pending'),
   source: text('source'),
   // Consent evidence of the latest sign-up: when, from where, with which wording (EDPB Guidelines 05/2020 ¶108).

@@ -11,7 +11,7 @@ import { newConfirmToken } from './tokens.js'
 const SIGNUP_SQL = `
   WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(email text, email_normalized text, mailbox text, domain text,
-      name text, source text, ip inet, user_agent text, method text, form text, token_hash text, token text,
+      name text, language text, source text, ip inet, user_agent text, method text, form text, token_hash text, token text,
       message_id text)
   ), mailbox_ok AS (
     -- At most one confirmation mail per mailbox per cooldown, and a daily cap, whatever address or list was asked for.
@@ -24,14 +24,14 @@ const SIGNUP_SQL = `
     ) o LEFT JOIN domain_throttle d ON d.domain = o.domain AND d.window_start > $10::timestamptz
     WHERE $9::int = 0 OR o.domain IS NULL OR coalesce(d.sends, 0) + o.nth <= $9::int
   ), upsert AS (
-    INSERT INTO subscribers AS s (email, email_normalized, mailbox, name, source, signed_up_at, signup_ip,
+    INSERT INTO subscribers AS s (email, email_normalized, mailbox, name, language, source, signed_up_at, signup_ip,
       signup_user_agent, consent_text_version, confirm_token_hash, confirm_token_expires_at, created_at, updated_at)
     -- In address order, so two batches that share addresses lock their rows in the same order (no deadlock).
-    SELECT email, email_normalized, mailbox, name, source, $2::timestamptz, ip, user_agent, $6::int, token_hash,
+    SELECT email, email_normalized, mailbox, name, language, source, $2::timestamptz, ip, user_agent, $6::int, token_hash,
       $3::timestamptz, $2::timestamptz, $2::timestamptz
     FROM allowed ORDER BY email_normalized
     ON CONFLICT (email_normalized) DO UPDATE SET
-      email = excluded.email, name = excluded.name, source = excluded.source,
+      email = excluded.email, name = excluded.name, language = excluded.language, source = excluded.source,
       signed_up_at = excluded.signed_up_at, signup_ip = excluded.signup_ip,
       signup_user_agent = excluded.signup_user_agent, consent_text_version = excluded.consent_text_version,
       confirm_token_hash = excluded.confirm_token_hash, confirm_token_expires_at = excluded.confirm_token_expires_at,
@@ -163,6 +163,7 @@ export class SignupWriter {
         mailbox: wellFormed(mailboxOf(input.emailNormalized)),
         domain: deps.confirmDomainHourlyCap > 0 ? wellFormed(cappedDomain(input.emailNormalized)) : null,
         name: wellFormed(input.name),
+        language: input.language ?? null,
         source: wellFormed(input.source),
         ip: inetOf(input.ip),
         user_agent: wellFormed(input.userAgent),

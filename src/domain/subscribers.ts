@@ -35,6 +35,8 @@ export interface SignupInput {
   email: string
   emailNormalized: string
   name?: string
+  /** The language of the sign-up's pages (a shipped catalogue): its mails are written in it. */
+  language?: string
   source?: string
   ip?: string
   userAgent?: string
@@ -124,14 +126,30 @@ export async function unsubscribe (deps: LifecycleDeps, publicId: string, method
   return rows.length > 0
 }
 
+/** Who a genuine link belongs to, as far as its page needs to know: their address (masked on the page) and state. */
+export interface LinkOwner { publicId: string, email: string, status: string }
+
 /**
- * The public id an unsubscribe token belongs to, if the token is genuine: its secret is the one stored for that
- * subscriber (compared in constant time). One lookup by public id; nothing secret is sent to the database.
+ * Whose an unsubscribe token is, if the token is genuine: its secret is the one stored for that subscriber (compared
+ * in constant time). One lookup by public id; nothing secret is sent to the database.
  */
-export async function verifyUnsubscribeToken (database: Database, token: string): Promise<string | undefined> {
+export async function verifyUnsubscribeToken (database: Database, token: string): Promise<LinkOwner | undefined> {
   const parts = parseUnsubscribeToken(token)
   if (!parts) return undefined
-  const [row] = await database.query<{ unsubscribe_secret: string | null }>(
-    'SELECT unsubscribe_secret FROM subscribers WHERE public_id = $1', [parts.publicId])
-  return row && secretMatches(parts.secret, row.unsubscribe_secret) ? parts.publicId : undefined
+  const [row] = await database.query<{ unsubscribe_secret: string | null, email: string, status: string }>(
+    'SELECT unsubscribe_secret, email, status FROM subscribers WHERE public_id = $1', [parts.publicId])
+  return row && secretMatches(parts.secret, row.unsubscribe_secret)
+    ? { publicId: parts.publicId, email: row.email, status: row.status }
+    : undefined
+}
+
+/** What a confirmation link stands for now, without changing anything (its GET page): unknown, expired, pending or done. */
+export async function confirmationLinkState (deps: Pick<LifecycleDeps, 'database' | 'now'>, token: string):
+Promise<{ state: 'pending' | 'expired' | 'confirmed', email: string } | undefined> {
+  const [row] = await deps.database.rows<{ email: string, status: string, live: boolean }>(sql`
+    SELECT email, status, confirm_token_expires_at > ${deps.now().toISOString()} AS live
+    FROM subscribers WHERE confirm_token_hash = ${hashToken(token)}`)
+  if (!row) return undefined
+  if (row.status === 'confirmed') return { state: 'confirmed', email: row.email }
+  return { state: row.live ? 'pending' : 'expired', email: row.email }
 }

@@ -34,6 +34,7 @@ interface Claimed {
   attempts: number
   email: string
   name: string | null
+  language: string | null
   public_id: string
   unsubscribe_secret: string
   subscriber_status: string
@@ -157,7 +158,7 @@ export class OutboxWorker {
         FROM due WHERE o.id = due.id
         RETURNING o.id, o.kind, o.message_id, o.payload, o.attempts, o.subscriber_id
       )
-      SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, s.email, s.name, s.public_id, s.unsubscribe_secret,
+      SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, s.email, s.name, s.language, s.public_id, s.unsubscribe_secret,
         s.status AS subscriber_status
       FROM claimed c JOIN subscribers s ON s.id = c.subscriber_id`)
   }
@@ -172,7 +173,7 @@ export class OutboxWorker {
       await this.finish(m.id, 'cancelled', 'no longer wanted when its turn came')
       return
     }
-    const ctx = { ...this.opts.mail, to: { address: m.email, name: m.name }, messageId: m.message_id }
+    const ctx = { ...this.opts.mail, to: { address: m.email, name: m.name }, language: m.language, messageId: m.message_id }
     const base = this.opts.publicUrl
     const link = m.kind === 'confirmation'
       ? `${base}/confirm/${m.payload!.token}`

@@ -37,7 +37,7 @@ export default fp(async (app) => {
     confirmDomainHourlyCap: config.confirmDomainHourlyCap,
     signupQueueMax: config.signupQueueMax,
     welcomeEmail: config.welcomeEmail,
-    listName: config.listName,
+    listName: config.listName ?? 'Mailing list',
     consentTextVersion,
     secrets,
     warn

@@ -4,11 +4,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { confirm, unsubscribe, verifyUnsubscribeToken } from '../domain/subscribers.js'
+import { confirm, confirmationLinkState, unsubscribe, verifyUnsubscribeToken, type LinkOwner } from '../domain/subscribers.js'
+import { maskEmail } from '../domain/email.js'
 import { erase } from '../domain/privacy.js'
 import { TOKEN_PATTERN } from '../domain/tokens.js'
-import { confirmedPage, confirmPage, erasedPage, invalidLinkPage, unsubscribedPage, unsubscribePage } from '../pages/subscriber.js'
-import { pageContext } from '../pages/context.js'
+import { confirmedPage, confirmPage, erasedPage, erasePage, invalidLinkPage, unsubscribedPage, unsubscribePage } from '../pages/subscriber.js'
+import { pageContext, requestMessages } from '../pages/context.js'
 import { BODY_LIMIT, sendHtml, wantsHtml } from '../http.js'
 import { errors, page, pageOrJson } from '../openapi.js'
 import { clientKey, routeLimit } from '../plugins/rate-limits.js'
@@ -35,18 +36,18 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
   // counted per client. The check is the route's own (one lookup by public id), kept on the request for the handler.
   const unsubscribeLimit = {
     rateLimit: routeLimit(config, config.rateLimitTokenMax, async (request) => {
-      const publicId = await genuineUnsubscribe(request)
-      return publicId ? `subscriber:${publicId}` : clientKey(request)
+      const owner = await genuineUnsubscribe(request)
+      return owner ? `subscriber:${owner.publicId}` : clientKey(request)
     })
   }
-  const checked = new WeakMap<FastifyRequest, Promise<string | undefined>>()
-  function genuineUnsubscribe (request: FastifyRequest): Promise<string | undefined> {
-    let publicId = checked.get(request)
-    if (!publicId) {
-      publicId = verifyUnsubscribeToken(app.database, (request.params as { token?: string }).token ?? '')
-      checked.set(request, publicId)
+  const checked = new WeakMap<FastifyRequest, Promise<LinkOwner | undefined>>()
+  function genuineUnsubscribe (request: FastifyRequest): Promise<LinkOwner | undefined> {
+    let owner = checked.get(request)
+    if (!owner) {
+      owner = verifyUnsubscribeToken(app.database, (request.params as { token?: string }).token ?? '')
+      checked.set(request, owner)
     }
-    return publicId
+    return owner
   }
 
   const answer = (request: FastifyRequest, reply: FastifyReply, status: number, json: object, page: string) =>
@@ -54,8 +55,8 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
 
   const invalid = (request: FastifyRequest, reply: FastifyReply, expired = false) =>
     answer(request, reply, expired ? 410 : 404,
-      { error: expired ? 'expired' : 'invalid_link', message: expired ? 'This link has expired: sign up again for a new one.' : 'This link does not work. Sign up again for a new one.' },
-      invalidLinkPage(pageContext(request), expired))
+      { error: expired ? 'expired' : 'invalid_link', message: requestMessages(request).t(expired ? 'api.expiredLink' : 'api.invalidLink') },
+      invalidLinkPage(pageContext(request), expired ? 'expired' : 'invalid', config.confirmTtlHours))
 
   app.get('/confirm/:token', {
     config: confirmLimit,
@@ -64,11 +65,21 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
       summary: 'The confirm page (a button)',
       description: 'Never changes state: mail scanners fetch links, and some submit forms they find.',
       params: tokenParams,
-      response: { 200: page('A page with a "Confirm subscription" button'), 404: page('Invalid link, with a form to request a new one'), 429: errors[429] }
+      response: {
+        200: page('A page with a "Confirm subscription" button, or "already subscribed" for a used link'),
+        404: page('Unknown link, with a form to request a new one'),
+        410: page('Expired link, with a form to request a new one'),
+        429: errors[429]
+      }
     }
   }, async (request, reply) => {
     if (!TOKEN_PATTERN.test(request.params.token)) return invalid(request, reply)
-    return sendHtml(reply, 200, confirmPage(pageContext(request), `/confirm/${request.params.token}`))
+    // The page says what is true now: a used link shows "already subscribed", not a button that would do nothing.
+    const link = await confirmationLinkState(app.lifecycle, request.params.token)
+    if (!link) return invalid(request, reply)
+    if (link.state === 'expired') return invalid(request, reply, true)
+    if (link.state === 'confirmed') return sendHtml(reply, 200, confirmedPage(pageContext(request), true, maskEmail(link.email)))
+    return sendHtml(reply, 200, confirmPage(pageContext(request), `/confirm/${request.params.token}`, maskEmail(link.email)))
   })
 
   app.post('/confirm/:token', {
@@ -93,7 +104,9 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
     if (result === 'invalid' || result === 'expired') return invalid(request, reply, result === 'expired')
     if (result === 'confirmed') app.outbox.kick()
     const already = result === 'already-confirmed'
-    return answer(request, reply, 200, { status: 'confirmed', alreadyConfirmed: already }, confirmedPage(pageContext(request), already))
+    const link = await confirmationLinkState(app.lifecycle, token)
+    return answer(request, reply, 200, { status: 'confirmed', alreadyConfirmed: already },
+      confirmedPage(pageContext(request), already, link ? maskEmail(link.email) : ''))
   })
 
   app.get('/unsubscribe/:token', {
@@ -106,8 +119,26 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
       response: { 200: page('A page with an "Unsubscribe" button'), 404: page('Invalid link'), 429: errors[429] }
     }
   }, async (request, reply) => {
-    if (!await genuineUnsubscribe(request)) return invalid(request, reply)
-    return sendHtml(reply, 200, unsubscribePage(pageContext(request), `/unsubscribe/${request.params.token}`))
+    const owner = await genuineUnsubscribe(request)
+    if (!owner) return invalid(request, reply)
+    const masked = maskEmail(owner.email)
+    if (owner.status === 'unsubscribed') return sendHtml(reply, 200, unsubscribedPage(pageContext(request), masked, true))
+    return sendHtml(reply, 200, unsubscribePage(pageContext(request), `/unsubscribe/${request.params.token}`, masked))
+  })
+
+  app.get('/unsubscribe/:token/erase', {
+    config: unsubscribeLimit,
+    schema: {
+      tags: ['pages'],
+      summary: 'The "delete my data" step (a warning button)',
+      description: 'Says what will be deleted and that it cannot be undone; the button posts erase=1 to /unsubscribe/:token. Never changes state.',
+      params: tokenParams,
+      response: { 200: page('A page with a "Delete my data" button'), 404: page('Invalid link'), 429: errors[429] }
+    }
+  }, async (request, reply) => {
+    const owner = await genuineUnsubscribe(request)
+    if (!owner) return invalid(request, reply)
+    return sendHtml(reply, 200, erasePage(pageContext(request), `/unsubscribe/${request.params.token}`, maskEmail(owner.email)))
   })
 
   app.post('/unsubscribe/:token', {
@@ -120,8 +151,9 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
       response: { 200: pageOrJson('Unsubscribed; with erase=1 also erased', unsubscribedBody), 404: errors[404], 413: errors[413], 429: errors[429], 503: errors[503] }
     }
   }, async (request, reply) => {
-    const publicId = await genuineUnsubscribe(request)
-    // "Also delete my data": the page's second button sends erase=1; a one-click POST never does.
+    const owner = await genuineUnsubscribe(request)
+    const publicId = owner?.publicId
+    // "Also delete my data": the erase step's button sends erase=1; a one-click POST never does.
     if (publicId && wantsErasure(request.body)) {
       if (!await erase(app.privacy, { publicId }, { actor: 'subscriber', method: 'self-service' })) return invalid(request, reply)
       return answer(request, reply, 200, { status: 'erased' }, erasedPage(pageContext(request)))
@@ -130,7 +162,7 @@ export default async function tokenRoutes (fastify: FastifyInstance) {
       return invalid(request, reply)
     }
     // 200 and never a redirect, so mailbox providers see success (RFC 8058 §3.1).
-    return answer(request, reply, 200, { status: 'unsubscribed' }, unsubscribedPage(pageContext(request)))
+    return answer(request, reply, 200, { status: 'unsubscribed' }, unsubscribedPage(pageContext(request), maskEmail(owner!.email)))
   })
 }
 

@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { buildApp } from '../../src/app.js'
 import { smtpMailer } from '../../src/mail/transport.js'
 import { embedSnippet } from '../../src/pages/embed.js'
-import { en } from '../../src/messages/en.js'
+import { messagesIn } from '../../src/messages/index.js'
 import { ADMIN_TOKEN, testClock, testConfig } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { startSmtp, waitForMailTo, type ReceivedMail } from '../helpers/smtp.js'
@@ -25,7 +25,7 @@ async function run () {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   // The snippet is rendered with the real base URL, as /embed would show it.
-  const snippetCtx = { m: en, brand: { listName: 'Policy Notes', accentColor: '#1d4ed8', consentText: 'I agree to receive emails from Policy Notes.', privacyUrl: 'https://council.example/privacy' } }
+  const snippetCtx = { m: messagesIn('en'), languages: [], brand: { listName: 'Policy Notes', accentColor: '#1d4ed8', consentText: 'I agree to receive emails from Policy Notes.', privacyUrl: 'https://council.example/privacy' } }
   const allowedSite = await staticSite(embedSnippet(snippetCtx, base, 'council-footer'))
   const otherSite = await staticSite(embedSnippet(snippetCtx, base, 'unlisted-site'))
   t.teardown(() => { allowedSite.server.close(); otherSite.server.close() })

@@ -1,12 +1,15 @@
-// The sign-up form (GET /), POST /subscribe (JSON or an HTML form) and the "check your email" page.
+// The sign-up form (GET /), POST /subscribe (JSON or an HTML form) and the "check your email" page. Messages are
+// catalogue keys until answered, then in the visitor's language.
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { parseEmail } from '../../domain/email.js'
 import { SignupQueueFull } from '../../domain/signup-writer.js'
-import { messagesFor } from '../../messages/index.js'
-import { signupPage, thanksPage } from '../../pages/subscriber.js'
-import { pageContext } from '../../pages/context.js'
+import { suggestAddress } from '../../domain/typos.js'
+import { duration, type Messages } from '../../messages/index.js'
+import { signupPage, thanksPage, type SignupForm } from '../../pages/subscriber.js'
+import { languageOf, pageContext, requestMessages } from '../../pages/context.js'
+import { seal, unseal } from '../../crypto.js'
 import { ClientError, isFormPost, sendHtml } from '../../http.js'
 import { errorBody, errors, page } from '../../openapi.js'
 import { routeLimit } from '../../plugins/rate-limits.js'
@@ -17,20 +20,28 @@ import { crossOrigin } from './index.js'
 
 // Names and sources go into mail headers, pages and CSV cells: no line breaks or control characters (header
 // injection, OWASP ASVS 5.0 1.3.11).
-const plainText = (what: string, max: number) => z.string({ error: `${what} must be text.` }).trim()
-  .max(max, `${what} is too long (at most ${max} characters).`)
-  .refine((v) => !CONTROL_CHARS.test(v), `${what} must not contain line breaks or control characters.`)
-  .refine((v) => !v.match(LONE_SURROGATE), `${what} contains a broken character (a lone UTF-16 surrogate): send valid Unicode text.`)
+const plainText = (what: 'name' | 'source', max: number) => z.string({ error: `validation.${what}Text` }).trim()
+  .max(max, `validation.${what}TooLong`)
+  .refine((v) => !CONTROL_CHARS.test(v), `validation.${what}Control`)
+  .refine((v) => !v.match(LONE_SURROGATE), `validation.${what}Broken`)
+
+/** A validation message in the visitor's language: the schema's messages are catalogue keys. */
+export const translated = (m: Messages, message: string | undefined): string =>
+  !message ? m.t('api.checkField') : m.has(message) ? m.t(message) : message
 
 export const signupBody = z.object({
-  email: z.string({ error: 'Enter your email address.' }).max(1000, 'The email address is too long (at most 254 characters).')
+  email: z.string({ error: 'validation.emailMissing' }).max(1000, 'validation.emailTooLong')
     .transform((v, ctx) => {
       const r = parseEmail(v)
-      if (!r.ok) { ctx.addIssue({ code: 'custom', message: r.message }); return z.NEVER }
+      if (!r.ok) { ctx.addIssue({ code: 'custom', message: `validation.${r.key}` }); return z.NEVER }
       return r
     }),
-  name: plainText('The name', 100).optional(),
-  source: plainText('The source', 64).optional(),
+  name: plainText('name', 100).optional(),
+  source: plainText('source', 64).optional(),
+  // The language of the page the form is on (a shipped catalogue; anything else is ignored): the mails follow it.
+  lang: z.string().max(20).optional(),
+  // The visitor has seen the "did you mean …?" question and chose: do not ask again.
+  checked: z.string().max(1).optional(),
   // Bot filters and the optional redirect. Any other field is ignored: zod strips unknown keys.
   [HONEYPOT_FIELD]: z.unknown().optional(),
   [STAMP_FIELD]: z.string().max(100).optional(),
@@ -39,7 +50,10 @@ export const signupBody = z.object({
 
 export const acceptedBody = z.object({ status: z.literal('pending'), message: z.string() })
   .describe('JSON request: accepted, a confirmation mail is on its way if the address can join')
-export const ACCEPTED_MESSAGE = 'Thanks! If the address can join the list, a link to confirm has been emailed to it: check your inbox.'
+
+/** What the "check your email" page may show, sealed into its URL (crypto.ts `seal`). */
+interface ThanksState { email: string, name?: string, source?: string, back?: string }
+const THANKS_MAX_AGE_MS = 60 * 60_000
 
 export default async function signupRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
@@ -72,24 +86,38 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     const allowed = site !== undefined
       ? site === 'same-origin' || site === 'none' || fromAllowedSite
       : origin === undefined || origin === ownOrigin || fromAllowedSite
-    if (!allowed) throw new ClientError(403, 'cross_site', messagesFor(request.headers['accept-language'], config.pageLanguage).signup.crossSite(config.publicUrl))
+    if (!allowed) throw new ClientError(403, 'cross_site', requestMessages(request).t('signup.crossSite', { site: config.publicUrl }))
   }
 
   // A form post with a field to fix gets the form again, with the message next to the field (the GOV.UK error
   // summary pattern); everything else goes to the app's error handler.
+  // A rate-limited form post keeps what was typed too (the limit is counted once the body is read).
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (!hasZodFastifySchemaValidationErrors(err) || !isFormPost(request)) throw err
-    const issue = err.validation[0]
-    const field = issue.instancePath.replace(/^\//, '').split('/')[0] || 'email'
+    const limited = err.statusCode === 429
+    if ((!hasZodFastifySchemaValidationErrors(err) && !limited) || !isFormPost(request)) throw err
+    const m = requestMessages(request)
     const body = (request.body ?? {}) as Record<string, unknown>
     const text = (k: string) => typeof body[k] === 'string' ? body[k] as string : undefined
-    return sendHtml(reply, 400, signupPage(pageContext(request), {
-      email: text('email'),
-      name: text('name'),
-      source: text('source'),
-      error: { field, message: issue.message ?? 'Check the value of this field.' }
-    }))
+    const typed: SignupForm = { email: text('email'), name: text('name'), source: text('source'), redirect: text('redirect') }
+    if (limited) {
+      const retryAfter = Number(reply.getHeader('retry-after')) || config.rateLimitWindowSeconds
+      return sendHtml(reply, 429, signupPage(pageContext(request), {
+        ...typed, formStamp: formStamp(secrets, app.now()), error: { field: 'subscribe', message: m.t('signup.tooMany', { wait: duration(m, retryAfter) }) }
+      }))
+    }
+    const issue = (err as unknown as { validation: { instancePath: string, message?: string }[] }).validation[0]
+    const field = issue.instancePath.replace(/^\//, '').split('/')[0] || 'email'
+    return sendHtml(reply, 400, signupPage(pageContext(request), { ...typed, error: { field, message: translated(m, issue.message) } }))
   })
+
+  /** The page of an allowed site the form was on (Referer, else Origin), for a "back to …" link. */
+  function formOrigin (request: FastifyRequest): string | undefined {
+    const allowed = [...config.allowedOrigins, ...config.allowedRedirectOrigins]
+    const referer = URL.parse(request.headers.referer ?? '')
+    if (referer && allowed.includes(referer.origin)) return referer.href
+    const origin = request.headers.origin
+    return origin && allowed.includes(origin) ? `${origin}/` : undefined
+  }
 
   app.get('/', {
     schema: {
@@ -99,23 +127,42 @@ export default async function signupRoutes (fastify: FastifyInstance) {
       response: { 200: page('The signup form') }
     }
   }, async (request, reply) => {
-    const { source } = request.query as { source?: string }
+    const { source, again } = request.query as { source?: string, again?: string }
+    // "Wrong address? Go back": the form again with what was typed.
+    const previous = typeof again === 'string' ? unseal<ThanksState>(config.tokenSecret, again, app.now(), THANKS_MAX_AGE_MS) : undefined
     return sendHtml(reply, 200, signupPage(pageContext(request), {
-      source: typeof source === 'string' ? source.slice(0, 64) : undefined,
+      email: previous?.email,
+      name: previous?.name,
+      source: previous?.source ?? (typeof source === 'string' ? source.slice(0, 64) : undefined),
       formStamp: formStamp(secrets, app.now())
     }))
   })
 
   app.get('/subscribe/thanks', {
-    schema: { tags: ['pages'], summary: 'The "check your email" page', response: { 200: page('Check your email') } }
-  }, async (request, reply) => sendHtml(reply, 200, thanksPage(pageContext(request))))
+    schema: {
+      tags: ['pages'],
+      summary: 'The "check your email" page',
+      description: '`?s=` (set by a form post) names the address the visitor typed, sealed, so it is not in the URL.',
+      response: { 200: page('Check your email') }
+    }
+  }, async (request, reply) => {
+    const { s } = request.query as { s?: string }
+    const state = typeof s === 'string' ? unseal<ThanksState>(config.tokenSecret, s, app.now(), THANKS_MAX_AGE_MS) : undefined
+    const back = state?.back ? URL.parse(state.back) : null
+    return sendHtml(reply, 200, thanksPage(pageContext(request), {
+      email: state?.email,
+      again: state ? `/?again=${encodeURIComponent(s!)}` : undefined,
+      back: back ? { href: back.href, site: back.host } : undefined
+    }))
+  })
 
   // The CORS preflight for cross-origin JavaScript, answered by @fastify/cors from this route's config.
   app.options('/subscribe', { config: crossOrigin(config.allowedOrigins), schema: { hide: true } },
     async (request, reply) => reply.callNotFound())
 
   app.post('/subscribe', {
-    config: { ...crossOrigin(config.allowedOrigins), rateLimit: routeLimit(config, config.rateLimitSubscribeMax) },
+    // Counted once the body is read (preValidation), so a refused form post can be shown again as typed.
+    config: { ...crossOrigin(config.allowedOrigins), rateLimit: { ...routeLimit(config, config.rateLimitSubscribeMax), hook: 'preValidation' as const } },
     onRequest: sameSiteForms,
     schema: {
       tags: ['public'],
@@ -124,6 +171,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
       body: signupBody,
       response: {
         202: acceptedBody,
+        200: page('Form post with a likely typo in the address: the form again, asking "did you mean …?"'),
         303: z.null().optional().describe('Form post: redirect to /subscribe/thanks'),
         400: errors[400],
         403: errorBody('A form posted from a page on a website not in ALLOWED_ORIGINS.'),
@@ -135,6 +183,14 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     }
   }, async (request, reply) => {
     const { email, name, source } = request.body
+    const m = requestMessages(request)
+    const suggestion = isFormPost(request) && !request.body.checked ? suggestAddress(email.email) : undefined
+    if (suggestion) {
+      // Nothing is stored or sent yet: the visitor picks the address, and may keep their own spelling.
+      return sendHtml(reply, 200, signupPage(pageContext(request), {
+        email: email.email, name, source, redirect: request.body.redirect, suggestion, formStamp: request.body[STAMP_FIELD]
+      }))
+    }
     const bot = botReason(request.body)
     if (bot === 'form-stamp-too-fast' && isFormPost(request)) {
       // A person whose browser filled the form in and sent it at once: never dropped silently. They get the form
@@ -144,7 +200,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
         name,
         source,
         formStamp: formStamp(secrets, app.now()),
-        error: { field: 'subscribe', message: pageContext(request).m.signup.tooFast }
+        error: { field: 'subscribe', message: m.t('signup.tooFast') }
       }))
     }
     if (bot) {
@@ -155,13 +211,14 @@ export default async function signupRoutes (fastify: FastifyInstance) {
         email: email.email,
         emailNormalized: email.normalized,
         name: name || undefined,
+        language: languageOf(request),
         source: source || undefined,
         ip: request.ip,
         userAgent: request.headers['user-agent']?.slice(0, 500),
         method: isFormPost(request) ? 'form' : 'api',
         form: request.headers.origin?.slice(0, 200)
       }).catch((err: unknown) => {
-        if (err instanceof SignupQueueFull) throw new ClientError(503, 'overloaded', err.message, 5)
+        if (err instanceof SignupQueueFull) throw new ClientError(503, 'overloaded', m.t('api.overloaded'), 5)
         throw err
       })
       app.outbox.kick()
@@ -169,8 +226,9 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     // The same answer whatever the address's state (CWE-204).
     if (isFormPost(request)) {
       const target = safeRedirect(request.body.redirect, config.publicUrl, config.allowedRedirectOrigins)
-      return reply.code(303).header('location', target ?? '/subscribe/thanks').send(null)
+      const state: ThanksState = { email: email.email, name: name || undefined, source: source || undefined, back: formOrigin(request) }
+      return reply.code(303).header('location', target ?? `/subscribe/thanks?s=${seal(config.tokenSecret, state, app.now())}`).send(null)
     }
-    return reply.code(202).send({ status: 'pending' as const, message: ACCEPTED_MESSAGE })
+    return reply.code(202).send({ status: 'pending' as const, message: m.t('api.accepted') })
   })
 }
