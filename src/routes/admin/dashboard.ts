@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { dashboardStats } from '../../domain/stats.js'
 import { dashboardPage } from '../../pages/admin.js'
-import { pageContext } from '../../pages/context.js'
+import { staffPageContext } from '../../pages/context.js'
 import { sendHtml } from '../../http.js'
 import { page, staffErrors, staffSecurity } from '../../openapi.js'
 
@@ -18,6 +18,6 @@ export default async function dashboardRoutes (app: FastifyInstance) {
   }, async (request, reply) => {
     const stats = await dashboardStats(app.database, app.now())
     reply.header('cache-control', 'no-store')
-    return sendHtml(reply, 200, dashboardPage(pageContext(request), stats))
+    return sendHtml(reply, 200, dashboardPage(staffPageContext(request), stats))
   })
 }

@@ -1,0 +1,76 @@
+// Welsh beside English over HTTP: picked by Accept-Language or the switch link (kept for the visit), stored with the
+// sign-up, and every later mail to that subscriber in it; JSON messages and validation errors too.
+import t from 'tap'
+import { buildTestApp, form, json } from '../helpers/app.js'
+import { waitForMailTo } from '../helpers/smtp.js'
+import { linkIn, pathOf } from '../helpers/mail.js'
+
+const html = { accept: 'text/html' }
+
+t.test('Accept-Language: cy gets Welsh pages, with a link to the English one', async (t) => {
+  const { app } = await buildTestApp(t)
+  const page = await app.inject({ url: '/?source=footer', headers: { ...html, 'accept-language': 'cy-GB,cy;q=0.9,en;q=0.5' } })
+  t.match(page.body, '<html lang="cy">')
+  t.match(page.body, '<h1>Cofrestru i gael negeseuon e-bost</h1>')
+  t.match(page.body, '<label for="email">Cyfeiriad e-bost</label>')
+  t.match(page.body, '<nav class="lang" aria-label="Iaith"><ul><li><a href="/?source=footer&amp;lang=en" lang="en" hreflang="en">English</a></li></ul></nav>')
+  t.match(page.headers.vary, /Accept-Language/)
+  const english = await app.inject({ url: '/', headers: html })
+  t.match(english.body, '<a href="/?lang=cy" lang="cy" hreflang="cy">Cymraeg</a>')
+})
+
+t.test('?lang=cy is kept for the visit by a session cookie; PAGE_LANGUAGE fixes one language and hides the switch', async (t) => {
+  const { app } = await buildTestApp(t)
+  const chosen = await app.inject({ url: '/?lang=cy', headers: html })
+  const cookie = String(chosen.headers['set-cookie'])
+  t.match(cookie, /^joinlist_lang=cy; Path=\/; SameSite=Lax; HttpOnly; Secure$/, 'a session cookie: no Expires')
+  const next = await app.inject({ url: '/subscribe/thanks', headers: { ...html, cookie: 'joinlist_lang=cy' } })
+  t.match(next.body, '<h1>Gwiriwch eich e-bost</h1>')
+  const unknown = await app.inject({ url: '/?lang=xx', headers: html })
+  t.notOk(unknown.headers['set-cookie'], 'an unknown language is ignored')
+  t.match(unknown.body, '<html lang="en">')
+
+  const fixed = await buildTestApp(t, { PAGE_LANGUAGE: 'cy' })
+  const page = await fixed.app.inject({ url: '/?lang=en', headers: { ...html, 'accept-language': 'en' } })
+  t.match(page.body, '<html lang="cy">')
+  t.notMatch(page.body, 'class="lang"')
+})
+
+t.test('a Welsh sign-up gets its confirmation and welcome mails in Welsh; an English one in English', async (t) => {
+  const { app, smtp } = await buildTestApp(t, { FORM_MIN_SECONDS: '0' })
+  const posted = await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'siân@example.org'.replace('â', 'a'), name: 'Siân Llŷr' }), headers: { ...form({}).headers, cookie: 'joinlist_lang=cy' } })
+  t.equal(posted.statusCode, 303)
+  const confirmation = await waitForMailTo(smtp, 'sian@example.org')
+  t.equal(confirmation.parsed.subject, 'Cadarnhewch eich tanysgrifiad i Policy Notes')
+  t.match(confirmation.raw.toString(), /^Content-Language: cy\r$/m)
+  t.match(confirmation.parsed.text, "Mae'r ddolen yn gweithio am 72 awr.")
+  t.match(String(confirmation.parsed.html), '<html lang="cy">')
+  t.match(String(confirmation.parsed.html), 'Pwyswch y botwm i gadarnhau eich tanysgrifiad', 'the Welsh preheader')
+  // The confirm page follows the visitor's browser, the mails follow the sign-up.
+  const confirmPath = pathOf(linkIn(confirmation, '/confirm/'))
+  const page = await app.inject({ url: confirmPath, headers: { ...html, 'accept-language': 'cy' } })
+  t.match(page.body, 'Pwyswch y botwm i gadarnhau bod s***@example.org eisiau')
+  await app.inject({ method: 'POST', url: confirmPath, headers: html })
+  const welcome = await waitForMailTo(smtp, 'sian@example.org', 2)
+  t.equal(welcome.parsed.subject, 'Croeso i Policy Notes')
+  t.match(welcome.parsed.text, 'Helo Siân Llŷr,')
+
+  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'jane@example.org' }) })
+  const english = await waitForMailTo(smtp, 'jane@example.org')
+  t.equal(english.parsed.subject, 'Confirm your subscription to Policy Notes')
+  t.match(english.raw.toString(), /^Content-Language: en\r$/m)
+})
+
+t.test('JSON answers and validation errors are in the language asked for (Accept-Language or the body\'s lang)', async (t) => {
+  const { app } = await buildTestApp(t)
+  const accepted = await app.inject({ method: 'POST', url: '/subscribe', payload: { email: 'cy@example.org', lang: 'cy' }, headers: { accept: 'application/json' } })
+  t.equal(accepted.statusCode, 202)
+  t.match(accepted.json().message, /^Diolch!/)
+  const bad = await app.inject({ method: 'POST', url: '/subscribe', payload: { email: 'jane@' }, headers: { accept: 'application/json', 'accept-language': 'cy' } })
+  t.equal(bad.statusCode, 400)
+  t.same(bad.json(), { error: 'invalid_field', message: "Rhowch y rhan ar ôl yr @ yn y cyfeiriad e-bost, fel enghraifft.cymru.", field: 'email' })
+  const badEn = await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'jane@' }) })
+  t.equal(badEn.json().message, 'Enter the part after the @ in the email address, such as example.com.')
+  const missing = await app.inject({ url: '/nowhere', headers: { accept: 'application/json', 'accept-language': 'cy' } })
+  t.same(missing.json(), { error: 'not_found', message: 'Does dim byd yn y cyfeiriad hwn.' })
+})
