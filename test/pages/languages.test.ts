@@ -68,7 +68,7 @@ t.test('JSON answers and validation errors are in the language asked for (Accept
   t.match(accepted.json().message, /^Diolch!/)
   const bad = await app.inject({ method: 'POST', url: '/subscribe', payload: { email: 'jane@' }, headers: { accept: 'application/json', 'accept-language': 'cy' } })
   t.equal(bad.statusCode, 400)
-  t.same(bad.json(), { error: 'invalid_field', message: "Rhowch y rhan ar ôl yr @ yn y cyfeiriad e-bost, fel enghraifft.cymru.", field: 'email' })
+  t.same(bad.json(), { error: 'invalid_field', message: 'Rhowch y rhan ar ôl yr @ yn y cyfeiriad e-bost, fel enghraifft.cymru.', field: 'email' })
   const badEn = await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'jane@' }) })
   t.equal(badEn.json().message, 'Enter the part after the @ in the email address, such as example.com.')
   const missing = await app.inject({ url: '/nowhere', headers: { accept: 'application/json', 'accept-language': 'cy' } })
