@@ -1,6 +1,6 @@
 // Configuration: parsed once from the environment; a bad value stops the process with one line naming it.
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -150,6 +150,18 @@ const configSchema = envSchema.transform((e, ctx) => {
 })
 
 export type Env = Record<string, string | undefined>
+
+/**
+ * Reads `.env` from the current folder into the environment when there is one (`npm start`, `npm run dev` and the
+ * CLI call it first); a variable already set in the environment wins over the file. No file, no message.
+ */
+export function loadDotEnv (file = '.env'): boolean {
+  if (!existsSync(file)) return false
+  const before = { ...process.env }
+  process.loadEnvFile(file)
+  Object.assign(process.env, before)
+  return true
+}
 export type Config = z.output<typeof configSchema>
 
 export class ConfigError extends Error {}
