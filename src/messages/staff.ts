@@ -24,6 +24,8 @@ export const staff = {
     download: 'Download CSV',
     downloadStatus: (status: string) => `Download ${status.toLowerCase()} subscribers (CSV)`,
     downloads: 'Downloads',
+    downloadExcel: 'Download all subscribers for Excel (CSV)',
+    excelHint: 'The Excel file has the same columns, with a marker that tells Excel on Windows the text is UTF-8, so accented names such as Siân Llŷr show right. Other programs read the plain CSV.',
     rate: 'Confirmation rate',
     rateText: (confirmed: number, total: number, percent: string) =>
       `${confirmed} of ${total} sign-ups in the last 90 days confirmed (${percent}).`,

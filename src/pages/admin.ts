@@ -82,6 +82,8 @@ ${STATUSES.map((s) => html`<li><strong>${stats.byStatus[s]}</strong> ${m.dashboa
 <h2>${m.dashboard.downloads}</h2>
 <p>${STATUSES.map((s) => html`<a class="button secondary" href="/admin/subscribers.csv?status=${s}" download>${m.dashboard.downloadStatus(m.dashboard.statuses[s])}</a> `)}
 <a class="button secondary" href="/admin/subscribers.csv?status=all" download>${m.dashboard.downloadStatus(m.dashboard.all)}</a></p>
+<p><a class="button secondary" href="/admin/subscribers.csv?status=all&amp;format=excel" download>${m.dashboard.downloadExcel}</a></p>
+<p>${m.dashboard.excelHint}</p>
 <h2>${m.dashboard.rate}</h2>
 <p>${total > 0 ? m.dashboard.rateText(confirmed, total, percent) : m.dashboard.rateNone}</p>
 <h2>${m.dashboard.chart}</h2>
