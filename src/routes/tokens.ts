@@ -15,7 +15,7 @@ import { errors, page, pageOrJson } from '../openapi.js'
 import { clientKey, routeLimit } from '../plugins/rate-limits.js'
 
 const tokenParams = z.object({ token: z.string() })
-// The page's second button (erase=1) also erases the subscriber: its JSON answer says so.
+// The erase step's button (erase=1) also erases the subscriber: its JSON answer says so.
 const unsubscribedBody = z.discriminatedUnion('status', [
   z.object({ status: z.literal('unsubscribed') }).describe('Unsubscribed'),
   z.object({ status: z.literal('erased') }).describe('Unsubscribed, and everything held about the subscriber erased (erase=1)')
