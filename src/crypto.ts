@@ -12,9 +12,9 @@ export const sha256Hex = (data: string | Buffer): string => createHash('sha256')
 export const safeEqual = (given: string, expected: string): boolean => timingSafeEqual(sha256(given), sha256(expected))
 
 /**
- * A small value sealed for a round trip through a URL (AES-256-GCM, key derived from a server secret): the
- * "check your email" page echoes the address the visitor typed without the address itself in the URL, where
- * proxies and browser history would keep it. Undefined when forged, damaged or older than `maxAgeMs`.
+ * A small value sealed for a round trip through the visitor's browser (AES-256-GCM, key derived from a server
+ * secret): the "check your email" page echoes the address the visitor typed, and nobody can forge or read the value
+ * on the way. Unsealing gives undefined when it is forged, damaged or older than `maxAgeMs`.
  */
 export function seal (secret: string, value: object, now: Date): string {
   const iv = randomBytes(12)

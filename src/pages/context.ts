@@ -19,14 +19,15 @@ export function languageOf (request: FastifyRequest): string {
   // A form from another site says its page's language in a hidden field: the visitor's cookie is not sent there.
   const asked = (request.query as Record<string, unknown> | undefined)?.lang ?? (request.body as Record<string, unknown> | undefined)?.lang
   if (shipped(asked)) return asked.toLowerCase()
-  const chosen = cookie(request.headers.cookie, LANGUAGE_COOKIE)
+  const chosen = cookieValue(request.headers.cookie, LANGUAGE_COOKIE)
   if (shipped(chosen)) return chosen.toLowerCase()
   return pickLanguage(request.headers['accept-language'], undefined)
 }
 
 export const requestMessages = (request: FastifyRequest): Messages => messagesIn(languageOf(request))
 
-function cookie (header: string | undefined, name: string): string | undefined {
+/** One cookie's value from a Cookie header (RFC 6265 §5.4), or undefined. */
+export function cookieValue (header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=')
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()

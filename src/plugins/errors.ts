@@ -9,6 +9,7 @@ import { pageContext, requestMessages } from '../pages/context.js'
 import { duration, messagesIn, type MessageKey } from '../messages/index.js'
 import { ClientError, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
+import { RATE_LIMITED } from './rate-limits.js'
 
 const CLIENT_MESSAGES: Record<number, [string, MessageKey]> = {
   400: ['bad_request', 'api.badRequest'],
@@ -42,7 +43,7 @@ export default fp(async (app) => {
       const wait = Number(reply.getHeader('retry-after'))
       const message = status === 400 && err.code?.startsWith('FST_ERR_CTP')
         ? `${fallback} (${err.message})`
-        : status === 429 ? (wait > 0 ? m.t('api.rateLimited', { wait: duration(m, wait) }) : err.message || fallback) : fallback
+        : status === 429 ? (err.code === RATE_LIMITED && wait > 0 ? m.t('api.rateLimited', { wait: duration(m, wait) }) : err.message || fallback) : fallback
       return sendError(request, reply, status, { error: code, message })
     }
     if (isDatabaseUnavailable(err)) {

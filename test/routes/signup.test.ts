@@ -47,19 +47,20 @@ t.test('a JSON sign-up gets the same 202 whether the address is new, pending, co
 t.test('a form sign-up gets the same 303 to /subscribe/thanks whether the address is new, pending, confirmed or unsubscribed', async (t) => {
   const ta = await buildTestApp(t)
   const states = await addressesInEveryState(ta, 'form')
-  const answers = []
-  const locations: string[] = []
+  const answers: ReturnType<typeof observable>[] = []
+  const cookies: string[] = []
   for (const email of Object.values(states)) {
     const answer = observable(await ta.app.inject({ method: 'POST', url: '/subscribe', ...form({ email }) }))
-    // The thanks page's URL carries what the visitor typed (sealed), never the address's state: compared apart.
-    locations.push(String(answer.headers.location))
-    answers.push({ ...answer, headers: { ...answer.headers, location: String(answer.headers.location).replace(/\?s=[\w-]+$/, '?s=…') } })
+    // The thanks page's cookie carries what the visitor typed (sealed), never the address's state: compared apart.
+    cookies.push(String(answer.headers['set-cookie']).split(';')[0])
+    answers.push({ ...answer, headers: { ...answer.headers, 'set-cookie': String(answer.headers['set-cookie']).replace(/^joinlist_thanks=[\w-]+/, 'joinlist_thanks=…') } })
   }
   t.equal(answers[0].status, 303)
-  t.equal(answers[0].headers.location, '/subscribe/thanks?s=…')
+  t.equal(answers[0].headers.location, '/subscribe/thanks')
+  t.equal(answers[0].headers['set-cookie'], 'joinlist_thanks=…; Path=/; Max-Age=3600; SameSite=Lax; HttpOnly; Secure')
   for (const [i, state] of Object.keys(states).entries()) t.same(answers[i], answers[0], `${state}: same status, body and headers`)
   for (const [i, email] of Object.values(states).entries()) {
-    const thanks = await ta.app.inject({ url: locations[i], headers: { accept: 'text/html' } })
+    const thanks = await ta.app.inject({ url: '/subscribe/thanks', headers: { accept: 'text/html', cookie: cookies[i] } })
     t.equal(thanks.statusCode, 200)
     t.match(thanks.body, /<h1>Check your email<\/h1>/)
     t.match(thanks.body, `link to confirm it to ${email}.`, 'the page names the address as typed, whatever its state')

@@ -8,7 +8,7 @@ import { SignupQueueFull } from '../../domain/signup-writer.js'
 import { suggestAddress } from '../../domain/typos.js'
 import { duration, type Messages } from '../../messages/index.js'
 import { signupPage, thanksPage, type SignupForm } from '../../pages/subscriber.js'
-import { languageOf, pageContext, requestMessages } from '../../pages/context.js'
+import { cookieValue, languageOf, pageContext, requestMessages } from '../../pages/context.js'
 import { seal, unseal } from '../../crypto.js'
 import { ClientError, isFormPost, sendHtml } from '../../http.js'
 import { errorBody, errors, page } from '../../openapi.js'
@@ -51,9 +51,14 @@ export const signupBody = z.object({
 export const acceptedBody = z.object({ status: z.literal('pending'), message: z.string() })
   .describe('JSON request: accepted, a confirmation mail is on its way if the address can join')
 
-/** What the "check your email" page may show, sealed into its URL (crypto.ts `seal`). */
+/**
+ * What the "check your email" page may show: what the visitor typed and the page they came from, sealed (crypto.ts
+ * `seal`) into a cookie for an hour. Not in the URL, where proxies and browser history would keep the address; set
+ * only as the answer to the visitor's own sign-up, so it needs no consent (PECR's "strictly necessary" exemption).
+ */
 interface ThanksState { email: string, name?: string, source?: string, back?: string }
 const THANKS_MAX_AGE_MS = 60 * 60_000
+const THANKS_COOKIE = 'joinlist_thanks'
 
 export default async function signupRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
@@ -61,6 +66,12 @@ export default async function signupRoutes (fastify: FastifyInstance) {
   const { secrets } = app.lifecycle
   const blocklist = config.blocklistFile ? loadBlocklist(config.blocklistFile) : new Set<string>()
   const ownOrigin = new URL(config.publicUrl).origin
+  const secure = config.publicUrl.startsWith('https:') ? '; Secure' : ''
+
+  function thanksState (request: FastifyRequest): ThanksState | undefined {
+    const sealed = cookieValue(request.headers.cookie, THANKS_COOKIE)
+    return sealed ? unseal<ThanksState>(config.tokenSecret, sealed, app.now(), THANKS_MAX_AGE_MS) : undefined
+  }
 
   function botReason (body: z.infer<typeof signupBody>): string | undefined {
     const honeypot = body[HONEYPOT_FIELD]
@@ -129,7 +140,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { source, again } = request.query as { source?: string, again?: string }
     // "Wrong address? Go back": the form again with what was typed.
-    const previous = typeof again === 'string' ? unseal<ThanksState>(config.tokenSecret, again, app.now(), THANKS_MAX_AGE_MS) : undefined
+    const previous = again === '1' ? thanksState(request) : undefined
     return sendHtml(reply, 200, signupPage(pageContext(request), {
       email: previous?.email,
       name: previous?.name,
@@ -142,16 +153,15 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     schema: {
       tags: ['pages'],
       summary: 'The "check your email" page',
-      description: '`?s=` (set by a form post) names the address the visitor typed, sealed, so it is not in the URL.',
+      description: 'Names the address the visitor typed, from the sealed `joinlist_thanks` cookie the form post set.',
       response: { 200: page('Check your email') }
     }
   }, async (request, reply) => {
-    const { s } = request.query as { s?: string }
-    const state = typeof s === 'string' ? unseal<ThanksState>(config.tokenSecret, s, app.now(), THANKS_MAX_AGE_MS) : undefined
+    const state = thanksState(request)
     const back = state?.back ? URL.parse(state.back) : null
     return sendHtml(reply, 200, thanksPage(pageContext(request), {
       email: state?.email,
-      again: state ? `/?again=${encodeURIComponent(s!)}` : undefined,
+      again: state ? '/?again=1' : undefined,
       back: back ? { href: back.href, site: back.host } : undefined
     }))
   })
@@ -226,8 +236,11 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     // The same answer whatever the address's state (CWE-204).
     if (isFormPost(request)) {
       const target = safeRedirect(request.body.redirect, config.publicUrl, config.allowedRedirectOrigins)
-      const state: ThanksState = { email: email.email, name: name || undefined, source: source || undefined, back: formOrigin(request) }
-      return reply.code(303).header('location', target ?? `/subscribe/thanks?s=${seal(config.tokenSecret, state, app.now())}`).send(null)
+      if (!target) {
+        const state: ThanksState = { email: email.email, name: name || undefined, source: source || undefined, back: formOrigin(request) }
+        reply.header('set-cookie', `${THANKS_COOKIE}=${seal(config.tokenSecret, state, app.now())}; Path=/; Max-Age=${THANKS_MAX_AGE_MS / 1000}; SameSite=Lax; HttpOnly${secure}`)
+      }
+      return reply.code(303).header('location', target ?? '/subscribe/thanks').send(null)
     }
     return reply.code(202).send({ status: 'pending' as const, message: m.t('api.accepted') })
   })
