@@ -141,11 +141,16 @@ const configSchema = envSchema.transform((e, ctx) => {
   }
   const config = Object.fromEntries(Object.entries(e).map(([k, v]) => [camel(k), v])) as CamelKeys<typeof e>
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
+  const consentTexts = Object.fromEntries(Object.values(LANGUAGES).map((m) => [m.lang,
+    e.CONSENT_TEXT ?? m.t('consent.default', { list: e.LIST_NAME ?? m.t('consent.unnamedList') })]))
   return {
     ...config,
     publicUrl,
     mailFrom: e.MAIL_FROM ?? `${e.LIST_NAME ?? 'Mailing list'} <no-reply@${new URL(publicUrl).hostname}>`,
-    consentText: e.CONSENT_TEXT ?? `I agree to receive emails from ${e.LIST_NAME ?? 'this list'}. I can unsubscribe at any time with the link in every email.`
+    consentText: consentTexts.en,
+    // The wording next to the form in each language: CONSENT_TEXT in all of them when set (the operator's own
+    // words), else each catalogue's default. Each distinct text is stored as a consent version.
+    consentTexts
   }
 })
 

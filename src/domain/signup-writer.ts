@@ -12,7 +12,7 @@ const SIGNUP_SQL = `
   WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(email text, email_normalized text, mailbox text, domain text,
       name text, language text, source text, ip inet, user_agent text, method text, form text, token_hash text, token text,
-      message_id text)
+      message_id text, consent_text_version int)
   ), mailbox_ok AS (
     -- At most one confirmation mail per mailbox per cooldown, and a daily cap, whatever address or list was asked for.
     SELECT i.* FROM input i LEFT JOIN mailbox_throttle m ON m.mailbox = i.mailbox
@@ -27,7 +27,8 @@ const SIGNUP_SQL = `
     INSERT INTO subscribers AS s (email, email_normalized, mailbox, name, language, source, signed_up_at, signup_ip,
       signup_user_agent, consent_text_version, confirm_token_hash, confirm_token_expires_at, created_at, updated_at)
     -- In address order, so two batches that share addresses lock their rows in the same order (no deadlock).
-    SELECT email, email_normalized, mailbox, name, language, source, $2::timestamptz, ip, user_agent, $6::int, token_hash,
+    SELECT email, email_normalized, mailbox, name, language, source, $2::timestamptz, ip, user_agent,
+      coalesce(consent_text_version, $6::int), token_hash,
       $3::timestamptz, $2::timestamptz, $2::timestamptz
     FROM allowed ORDER BY email_normalized
     ON CONFLICT (email_normalized) DO UPDATE SET
@@ -44,7 +45,7 @@ const SIGNUP_SQL = `
     SELECT $2::timestamptz, u.id,
       CASE WHEN u.status = 'unsubscribed' THEN 'resubscribe' ELSE 'signup' END::consent_event_type,
       i.ip, i.user_agent, i.method,
-      jsonb_build_object('consentTextVersion', $6::int, 'list', $8::text, 'source', i.source, 'form', i.form)
+      jsonb_build_object('consentTextVersion', coalesce(i.consent_text_version, $6::int), 'list', $8::text, 'source', i.source, 'form', i.form)
     FROM upsert u JOIN input i USING (email_normalized)
   ), mail AS (
     INSERT INTO outbox (subscriber_id, kind, message_id, payload, next_attempt_at, created_at)
@@ -171,7 +172,9 @@ export class SignupWriter {
         form: wellFormed(input.form),
         token_hash: hash,
         token,
-        message_id: newMessageId(deps.messageIdDomain)
+        message_id: newMessageId(deps.messageIdDomain),
+        // The consent wording of the page's language (the one the visitor read).
+        consent_text_version: (input.language && deps.consentTextVersions?.[input.language]) || deps.consentTextVersion
       }
     })
     const [result] = await deps.database.query<{ capped: string | null }>(SIGNUP_SQL, [

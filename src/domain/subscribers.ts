@@ -23,8 +23,10 @@ export interface LifecycleDeps {
   signupQueueMax: number
   welcomeEmail: boolean
   listName: string
-  /** consent_texts.version of the configured CONSENT_TEXT (registered at start, see consent.ts). */
+  /** consent_texts.version of the English consent text (registered at start, see consent.ts). */
   consentTextVersion: number
+  /** The same per language: a sign-up records the version its page showed. */
+  consentTextVersions?: Record<string, number>
   /** TOKEN_SECRET (and the previous one while it is being replaced), for suppression hashes computed in Node. */
   secrets: Secrets
   /** Where the sign-up writer reports what operators should know (a domain cap reached). */

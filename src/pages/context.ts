@@ -58,7 +58,7 @@ export function pageContext (request: FastifyRequest): PageContext {
       logoUrl: config.logoUrl,
       accentColor: config.accentColor,
       privacyUrl: config.privacyUrl,
-      consentText: config.consentText
+      consentText: config.consentTexts[m.lang] ?? config.consentText
     }
   }
 }

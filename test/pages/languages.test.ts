@@ -1,6 +1,7 @@
 // Welsh beside English over HTTP: picked by Accept-Language or the switch link (kept for the visit), stored with the
 // sign-up, and every later mail to that subscriber in it; JSON messages and validation errors too.
 import t from 'tap'
+import { sql } from 'drizzle-orm'
 import { buildTestApp, form, json } from '../helpers/app.js'
 import { waitForMailTo } from '../helpers/smtp.js'
 import { linkIn, pathOf } from '../helpers/mail.js'
@@ -73,4 +74,25 @@ t.test('JSON answers and validation errors are in the language asked for (Accept
   t.equal(badEn.json().message, 'Enter the part after the @ in the email address, such as example.com.')
   const missing = await app.inject({ url: '/nowhere', headers: { accept: 'application/json', 'accept-language': 'cy' } })
   t.same(missing.json(), { error: 'not_found', message: 'Does dim byd yn y cyfeiriad hwn.' })
+})
+
+t.test('the consent wording is in the page\'s language, and a sign-up records the version its page showed', async (t) => {
+  const { app, database } = await buildTestApp(t, { FORM_MIN_SECONDS: '0' })
+  const welsh = await app.inject({ url: '/?lang=cy', headers: html })
+  t.match(welsh.body, "<p class=\"consent\">Rwy&#39;n cytuno i gael negeseuon e-bost gan Policy Notes.")
+  await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'cymraeg@example.org' }), headers: { ...form({}).headers, cookie: 'joinlist_lang=cy' } })
+  await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'english@example.org' }) })
+  const rows = await database.rows<{ email: string, text: string, ledger: string }>(sql`
+    SELECT s.email, c.text, e.details->>'consentTextVersion' AS ledger
+    FROM subscribers s JOIN consent_texts c ON c.version = s.consent_text_version
+    JOIN consent_events e ON e.subscriber_id = s.id AND e.type = 'signup' ORDER BY s.email`)
+  t.match(rows, [
+    { email: 'cymraeg@example.org', text: /^Rwy'n cytuno i gael negeseuon e-bost gan Policy Notes\./ },
+    { email: 'english@example.org', text: /^I agree to receive emails from Policy Notes\./ }
+  ])
+  t.not(rows[0].ledger, rows[1].ledger, 'the ledger points to each version')
+
+  const own = await buildTestApp(t, { CONSENT_TEXT: 'Yes, send me the newsletter.' })
+  const page = await own.app.inject({ url: '/?lang=cy', headers: html })
+  t.match(page.body, '<p class="consent">Yes, send me the newsletter.', 'CONSENT_TEXT is shown as set, in every language')
 })
