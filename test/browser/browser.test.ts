@@ -237,6 +237,19 @@ async function run () {
     await audit(page, 'embed-host-page')
   })
 
+  t.test('on another origin with JavaScript, a likely typo is questioned inline and the choice sends the form', async (t) => {
+    const { page } = await newPage()
+    await page.goto(allowedSite.url)
+    await page.getByLabel('Email address').fill('embed-typo@gmial.con')
+    await page.getByRole('button', { name: 'Subscribe' }).click()
+    await page.getByRole('status').filter({ hasText: 'Did you mean embed-typo@gmail.com?' }).waitFor()
+    t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Yes, use embed-typo@gmail.com', 'focus on the first choice')
+    await audit(page, 'embed-suggestion')
+    await page.getByRole('button', { name: 'Yes, use embed-typo@gmail.com' }).click()
+    await page.getByRole('status').filter({ hasText: 'check your inbox' }).waitFor()
+    t.ok(await mailTo('embed-typo@gmail.com'), 'the corrected address got the mail')
+  })
+
   t.test('from another origin without JavaScript, the embed snippet is an ordinary form post', async (t) => {
     const { page } = await newPage({ js: false })
     await page.goto(allowedSite.url)

@@ -79,7 +79,7 @@ t.test('JSON answers and validation errors are in the language asked for (Accept
 t.test('the consent wording is in the page\'s language, and a sign-up records the version its page showed', async (t) => {
   const { app, database } = await buildTestApp(t, { FORM_MIN_SECONDS: '0' })
   const welsh = await app.inject({ url: '/?lang=cy', headers: html })
-  t.match(welsh.body, "<p class=\"consent\">Rwy&#39;n cytuno i gael negeseuon e-bost gan Policy Notes.")
+  t.match(welsh.body, '<p class="consent">Rwy&#39;n cytuno i gael negeseuon e-bost gan Policy Notes.')
   await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'cymraeg@example.org' }), headers: { ...form({}).headers, cookie: 'joinlist_lang=cy' } })
   await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'english@example.org' }) })
   const rows = await database.rows<{ email: string, text: string, ledger: string }>(sql`

@@ -46,7 +46,18 @@ t.test('"did you mean …?": nothing is sent until the visitor picks, and they m
   const kept = await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'jane@gmial.con', checked: '1' }) })
   t.equal(kept.statusCode, 303, 'their own spelling is accepted once they chose it')
   const api = await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'joe@gmial.con' }) })
-  t.equal(api.statusCode, 202, 'the JSON API is not second-guessed')
+  t.equal(api.statusCode, 202, 'the JSON API is not second-guessed unless it asks')
+  const asked = await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'joe@gmial.con', suggest: '1', lang: 'cy' }) })
+  t.equal(asked.statusCode, 200)
+  t.same(asked.json(), {
+    status: 'check',
+    suggestion: 'joe@gmail.com',
+    message: "Oeddech chi'n golygu joe@gmail.com?",
+    use: 'Ydw, defnyddio joe@gmail.com',
+    keep: 'Na, cadw joe@gmial.con'
+  }, 'what embed.js shows inline, in the form\'s language')
+  const askedFine = await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'joe@example.org', suggest: '1' }) })
+  t.equal(askedFine.statusCode, 202, 'no typo, no question')
 })
 
 t.test('confirm and unsubscribe links say what is true, with the address masked, and GET changes nothing', async (t) => {

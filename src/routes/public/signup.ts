@@ -11,7 +11,7 @@ import { signupPage, thanksPage, type SignupForm } from '../../pages/subscriber.
 import { cookieValue, languageOf, pageContext, requestMessages } from '../../pages/context.js'
 import { seal, unseal } from '../../crypto.js'
 import { ClientError, isFormPost, sendHtml } from '../../http.js'
-import { errorBody, errors, page } from '../../openapi.js'
+import { errorBody, errors, page, pageOrJson } from '../../openapi.js'
 import { routeLimit } from '../../plugins/rate-limits.js'
 import { checkFormStamp, formStamp, HONEYPOT_FIELD, isBlockedDomain, loadBlocklist, STAMP_FIELD } from '../../security/bots.js'
 import { safeRedirect } from '../../security/redirect.js'
@@ -42,6 +42,8 @@ export const signupBody = z.object({
   lang: z.string().max(20).optional(),
   // The visitor has seen the "did you mean …?" question and chose: do not ask again.
   checked: z.string().max(1).optional(),
+  // JSON callers that can ask the visitor (embed.js) send suggest=1 to get "did you mean …?" before the sign-up.
+  suggest: z.string().max(1).optional(),
   // Bot filters and the optional redirect. Any other field is ignored: zod strips unknown keys.
   [HONEYPOT_FIELD]: z.unknown().optional(),
   [STAMP_FIELD]: z.string().max(100).optional(),
@@ -181,7 +183,8 @@ export default async function signupRoutes (fastify: FastifyInstance) {
       body: signupBody,
       response: {
         202: acceptedBody,
-        200: page('Form post with a likely typo in the address: the form again, asking "did you mean …?"'),
+        200: pageOrJson('A likely typo in the address (a form post, or JSON with suggest=1): "did you mean …?", nothing stored yet',
+          z.object({ status: z.literal('check'), suggestion: z.string(), message: z.string(), use: z.string(), keep: z.string() })),
         303: z.null().optional().describe('Form post: redirect to /subscribe/thanks'),
         400: errors[400],
         403: errorBody('A form posted from a page on a website not in ALLOWED_ORIGINS.'),
@@ -194,7 +197,17 @@ export default async function signupRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { email, name, source } = request.body
     const m = requestMessages(request)
-    const suggestion = isFormPost(request) && !request.body.checked ? suggestAddress(email.email) : undefined
+    const asks = isFormPost(request) || request.body.suggest === '1'
+    const suggestion = asks && !request.body.checked ? suggestAddress(email.email) : undefined
+    if (suggestion && !isFormPost(request)) {
+      return reply.code(200).send({
+        status: 'check' as const,
+        suggestion,
+        message: m.t('signup.suggest', { suggestion }),
+        use: m.t('signup.useSuggestion', { suggestion }),
+        keep: m.t('signup.keepTyped', { email: email.email })
+      })
+    }
     if (suggestion) {
       // Nothing is stored or sent yet: the visitor picks the address, and may keep their own spelling.
       return sendHtml(reply, 200, signupPage(pageContext(request), {
