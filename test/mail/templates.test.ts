@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { DEFAULT_TEMPLATES_DIR, loadTemplates, renderPart } from '../../src/mail/templates.js'
+import { DEFAULT_TEMPLATES_DIR, loadLanguageTemplates, loadTemplates, renderPart } from '../../src/mail/templates.js'
+import { LOCALES_DIR } from '../../src/messages/index.js'
 import { buildTestApp, json, TOKEN_SECRET } from '../helpers/app.js'
 
 /** A copy of the shipped templates to edit, removed at teardown. */
@@ -74,4 +75,16 @@ t.test('rendering: HTML escapes values, text keeps them, a subject stays on one 
   t.equal(renderPart(template, 'text', view), '"O\'Neil" <x> & https://e.example/a?b=1&c=2')
   t.equal(renderPart(template, 'html', view), '<p title="&quot;O&#39;Neil&quot; &lt;x&gt;">&quot;O&#39;Neil&quot; &lt;x&gt;</p>')
   t.equal(renderPart(template, 'text', { name: '', link: 'l' }), ' & l', 'an empty name renders as nothing')
+})
+
+t.test('MAIL_TEMPLATES_DIR/<lang>/ replaces that language\'s templates; the others stay shipped', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'joinlist-templates-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  cpSync(join(LOCALES_DIR, 'cy', 'mail'), join(dir, 'cy'), { recursive: true })
+  writeFileSync(join(dir, 'cy', 'confirmation.subject.txt'), 'Cadarnhewch, os gwelwch yn dda: {{list_name}}\n')
+  const templates = loadLanguageTemplates(['en', 'cy'], LOCALES_DIR, dir)
+  t.equal(templates.cy.confirmation.subject, 'Cadarnhewch, os gwelwch yn dda: {{list_name}}\n')
+  t.equal(templates.en.confirmation.subject, loadTemplates(DEFAULT_TEMPLATES_DIR).confirmation.subject, 'English stays shipped')
+  writeFileSync(join(dir, 'cy', 'welcome.html'), '<p>Dim dolen</p>')
+  t.throws(() => loadLanguageTemplates(['en', 'cy'], LOCALES_DIR, dir), /cy\/welcome\.html: must contain the \{\{unsubscribe_url\}\} placeholder/)
 })
