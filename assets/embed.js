@@ -43,7 +43,12 @@
       event.preventDefault()
       clearChoices()
       const data = {}
-      new FormData(form).forEach(function (value, key) { if (typeof value === 'string') data[key] = value })
+      // Checkboxes of lists: every one ticked, as an array.
+      new FormData(form).forEach(function (value, key) {
+        if (typeof value !== 'string') return
+        if (key === 'lists') (data.lists = data.lists || []).push(value)
+        else data[key] = value
+      })
       data[checked ? 'checked' : 'suggest'] = '1'
       form.querySelectorAll('[aria-invalid]').forEach(function (f) { f.removeAttribute('aria-invalid') })
       if (button) button.disabled = true

@@ -12,7 +12,7 @@ import { ADMIN_TOKEN, appEnv, freePort, peakRss, root, sleep, startNode, stopChi
 const STORED_COLUMNS = 'email, name, status, source, signed_up_at, signup_ip, signup_user_agent, confirmed_at, confirm_ip, ' +
   'unsubscribed_at, consent_text_version'
 const EXPORT_HEADER = 'email,name,status,source,signed_up_at,signup_ip,signup_user_agent,confirmed_at,confirm_ip,' +
-  'unsubscribed_at,unsubscribe_url,consent_text_version'
+  'unsubscribed_at,unsubscribe_url,consent_text_version,lists'
 
 /** Adds subscribers with ids from..to: every status, names that need quoting or neutralising, IPs, user agents. */
 export async function seed (sql, from, to) {

@@ -76,6 +76,15 @@ export function startNode (script, env, { label, ipc = false } = {}) {
   return { child, startedAt, logFile, stop: () => stopChild(child) }
 }
 
+/** The next IPC message of a given type from a child started with `ipc: true`. */
+export const nextMessage = (child, type) => new Promise((resolve, reject) => {
+  const onMessage = (msg) => { if (msg.type === type) { cleanup(); resolve(msg) } }
+  const onExit = (code) => { cleanup(); reject(new Error(`child exited ${code} while waiting for ${type}`)) }
+  const cleanup = () => { child.off('message', onMessage); child.off('exit', onExit) }
+  child.on('message', onMessage)
+  child.once('exit', onExit)
+})
+
 export function stopChild (child) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
@@ -122,8 +131,13 @@ export function appEnv (port, databaseUrl, extra = {}) {
 export const RATE_LIMITS_RAISED = {
   RATE_LIMIT_SUBSCRIBE_MAX: '100000',
   RATE_LIMIT_TOKEN_MAX: '100000',
-  RATE_LIMIT_WINDOW_SECONDS: '1',
-  FORM_MIN_SECONDS: '0'
+  RATE_LIMIT_WINDOW_SECONDS: '1'
+}
+
+/** A process's resident memory now (VmRSS), in MB. */
+export function rssMb (pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
 }
 
 /** Peak resident memory of a process while fn runs: resets the kernel's high-water mark, samples VmRSS too. */

@@ -1,14 +1,6 @@
 // Mail drain bench: 5,000 confirmation mails in the outbox, drained by the app's worker into a real SMTP sink,
 // against nodemailer's pool sending 5,000 prepared mails straight to the same sink (before and after).
-import { appEnv, cpuDuring, cpuMs, freePort, root, sleep, startNode, stopChild, waitFor200 } from './lib.mjs'
-
-const nextMessage = (child, type) => new Promise((resolve, reject) => {
-  const onMessage = (msg) => { if (msg.type === type) { cleanup(); resolve(msg) } }
-  const onExit = (code) => { cleanup(); reject(new Error(`child exited ${code} while waiting for ${type}`)) }
-  const cleanup = () => { child.off('message', onMessage); child.off('exit', onExit) }
-  child.on('message', onMessage)
-  child.once('exit', onExit)
-})
+import { appEnv, cpuDuring, cpuMs, freePort, nextMessage, root, sleep, startNode, stopChild, waitFor200 } from './lib.mjs'
 
 async function expect (sink, n) {
   const ack = nextMessage(sink, 'expecting')
@@ -53,6 +45,9 @@ async function drain (db, sink, appPid, count, round) {
           'drain' || ${round}::int || '-' || g || '@example.com', md5(${round}::int || '-' || g), now() + interval '3 days'
         FROM generate_series(1, ${count}::int) g
         RETURNING id
+      ), p AS (
+        INSERT INTO subscriptions (subscriber_id, list_id, signed_up_at)
+        SELECT id, (SELECT id FROM lists WHERE slug = 'main'), now() FROM s
       )
       INSERT INTO outbox (subscriber_id, kind, message_id, payload)
       SELECT id, 'confirmation', '<drain-' || id || '@mail.example.org>', jsonb_build_object('token', 'tok' || md5(id::text))

@@ -1,6 +1,11 @@
 // A real SMTP server on loopback for the mail bench, in its own process so it does not share the sender's event
 // loop. It counts messages by Message-ID (a repeat is a mail sent twice) and tells the parent when it has n.
+// SMTP_DELAY_MS makes it a slow server (it answers each message's DATA that much later), so that in the sign-up
+// bench the worker runs as it would in production but its mail does not compete with the sign-ups for the CPU.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { SMTPServer } from 'smtp-server'
+
+const delayMs = Number(process.env.SMTP_DELAY_MS || 0)
 
 let expected = Infinity
 let seen = new Map()
@@ -23,6 +28,7 @@ const server = new SMTPServer({
     lastAt = now
     if (seen.has(id)) duplicates++
     seen.set(id, (seen.get(id) ?? 0) + 1)
+    if (delayMs) await sleep(delayMs)
     callback()
     if (seen.size + duplicates === expected) process.send({ type: 'done', ...stats() })
   }

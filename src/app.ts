@@ -14,6 +14,7 @@ import lifecyclePlugin from './plugins/lifecycle.js'
 import mailerPlugin from './plugins/mailer.js'
 import outboxPlugin from './plugins/outbox.js'
 import retentionPlugin from './plugins/retention.js'
+import webhooksPlugin from './plugins/webhooks.js'
 import errorsPlugin from './plugins/errors.js'
 import languagePlugin from './plugins/language.js'
 import securityHeaders from './plugins/security-headers.js'
@@ -23,6 +24,7 @@ import healthRoutes from './routes/health.js'
 import publicRoutes from './routes/public/index.js'
 import tokenRoutes from './routes/tokens.js'
 import adminRoutes from './routes/admin/index.js'
+import sessionRoutes from './routes/admin/session.js'
 import metricsRoutes from './routes/metrics.js'
 import docsRoutes from './routes/docs.js'
 
@@ -95,6 +97,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(lifecyclePlugin)
   await app.register(outboxPlugin)
   await app.register(retentionPlugin)
+  await app.register(webhooksPlugin)
 
   app.addHook('onResponse', async (request, reply) => {
     // Route pattern, not URL: URLs carry tokens.
@@ -104,6 +107,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   await app.register(healthRoutes)
   await app.register(publicRoutes)
   await app.register(tokenRoutes)
+  await app.register(sessionRoutes, { prefix: '/admin' })
   await app.register(adminRoutes, { prefix: '/admin' })
   await app.register(metricsRoutes)
   await app.register(docsRoutes)

@@ -1,4 +1,5 @@
-// Staff command line: `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--output …]`, `purge`.
+// Staff command line: `npm run cli -- show|erase <email>`, `export [--status …] [--since …] [--list …] [--output …]`,
+// `lists [add|rename|archive|reopen …]`, `purge`, `staff add <email> --role …`.
 // The same domain functions and the same consent-ledger records as the HTTP endpoints, for staff with server access.
 import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
@@ -14,8 +15,12 @@ import { DatabaseInUseError } from './db/embedded-lock.js'
 import { parseEmail } from './domain/email.js'
 import { EXPORT_STATUSES, sinceOutOfRange, type ExportFilter, type ExportStatus } from './domain/export.js'
 import { auditedExport, type Actor } from './domain/ledger.js'
+import { ensureConsentText } from './domain/consent.js'
+import { ListError, Lists, type NewList } from './domain/lists.js'
+import { UNNAMED_LIST } from './mail/messages.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
+import { staffCommand } from './staff-cli.js'
 import { prepareData, secretsOf } from './plugins/lifecycle.js'
 
 export interface CliContext {
@@ -34,10 +39,18 @@ type OpenContext = CliContext & { database: Database }
 const USAGE = `Usage: npm run cli -- <command>
   show <email>                              everything held about an address, as JSON (subject access)
   erase <email>                             erase an address; only a suppression hash remains
-  export [--status S] [--since DATE] [--output FILE]
+  export [--status S] [--since DATE] [--list SLUG]... [--output FILE]
                                             the staff CSV, on stdout or into FILE (S: ${EXPORT_STATUSES.join(', ')};
-                                            default confirmed); FILE appears only once the export is complete
+                                            default confirmed); FILE appears only once the export is complete;
+                                            --list: a row per subscription on that list (repeatable)
+  lists                                     the lists, as JSON
+  lists add <slug> <name> [--hidden] [--default] [--description TEXT]
+                                            a new list (slug: lower-case letters, digits, hyphens)
+  lists rename <slug> <name>                rename a list
+  lists archive|reopen <slug>               close a list to sign-ups (its subscriptions are kept), or open it again
   purge                                     delete unconfirmed sign-ups past PENDING_RETENTION_DAYS now
+  staff add <email> --role owner|editor|viewer
+                                            a staff account; prints its one-time link to set a password
 Tip: npm prints its own banner on stdout, so use --output FILE (or \`npm run --silent cli -- export > list.csv\`).
 \`npm run --silent cli -- <command> --help\` tells more about one command. Settings come from the environment, or
 from a .env file in the current folder when there is one.
@@ -53,12 +66,23 @@ Exit code 1 when nothing is held about it.
 Unsubscribes the address and deletes everything held about it; only a keyed hash stays on the suppression list, so an
 import cannot add it back. Recorded in the ledger.
 `,
-  export: `Usage: npm run --silent cli -- export [--status S] [--since DATE] [--output FILE]
+  export: `Usage: npm run --silent cli -- export [--status S] [--since DATE] [--list SLUG]... [--output FILE]
   --status S      ${EXPORT_STATUSES.join(', ')} (default confirmed)
   --since DATE    only sign-ups from DATE on (ISO 8601, e.g. 2026-01-31)
+  --list SLUG     a row per subscription on that list (repeatable)
   --output FILE   write into FILE, which appears only once the export is complete (-o for short)
 The same CSV as GET /admin/subscribers.csv, recorded in the ledger. Example:
   npm run --silent cli -- export --status all --since 2026-01-01 --output list.csv
+`,
+  lists: `Usage: npm run --silent cli -- lists [add|rename|archive|reopen] ...
+  lists                                  the lists, as JSON
+  lists add <slug> <name> [--hidden] [--default] [--description TEXT]
+                                         a new list (slug: lower-case letters, digits, hyphens)
+  lists rename <slug> <name>             rename a list
+  lists archive|reopen <slug>            close a list to sign-ups (its subscriptions are kept), or open it again
+`,
+  staff: `Usage: npm run --silent cli -- staff add <email> --role owner|editor|viewer
+Adds a staff account and prints its one-time link to set a password.
 `,
   purge: `Usage: npm run --silent cli -- purge
 Deletes unconfirmed sign-ups older than PENDING_RETENTION_DAYS now, as the server does every PURGE_INTERVAL_MINUTES.
@@ -103,15 +127,24 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
         const { filter, output } = exportOptions(rest, now())
         return await exportCsv({ ...ctx, database }, filter, output, who, now)
       }
+      case 'lists':
+        return await listsCommand(ctx, database, rest, now)
       case 'purge': {
         const result = await purge(database, now(), ctx.config.pendingRetentionDays)
         ctx.stdout.write(JSON.stringify(result) + '\n')
         return 0
       }
+      case 'staff': {
+        const result = await staffCommand(database, rest, ctx.config.publicUrl, who.actor, now())
+        if ('usage' in result) throw new UsageError(result.usage)
+        ;(result.code === 0 ? ctx.stdout : ctx.stderr).write(result.text)
+        return result.code
+      }
       default:
         throw new UsageError(command ? `Unknown command: ${command}` : 'No command given.')
     }
   } catch (err) {
+    if (err instanceof ListError) { ctx.stderr.write(`${err.message}\n`); return 1 }
     if (!(err instanceof UsageError)) throw err
     ctx.stderr.write(`${err.message}\n${USAGE}`)
     return 2
@@ -148,6 +181,44 @@ async function withDatabase (argv: string[], ctx: CliContext): Promise<number> {
   }
 }
 
+/** `lists …`: the same functions as /admin/api/lists. */
+async function listsCommand (ctx: CliContext, database: Database, args: string[], now: () => Date): Promise<number> {
+  const lists = new Lists(database, {
+    listName: ctx.config.listName ?? UNNAMED_LIST,
+    consentTextVersion: await ensureConsentText(database, ctx.config.consentText),
+    welcomeEmail: ctx.config.welcomeEmail
+  }, now)
+  const [sub, slug, ...more] = args
+  try {
+    let changed
+    if (sub === undefined) {
+      ctx.stdout.write(JSON.stringify(await lists.all(), null, 2) + '\n')
+      return 0
+    } else if (sub === 'add' && slug && more[0] && !more[0].startsWith('--')) {
+      const input: NewList = { slug, name: more[0] }
+      for (let i = 1; i < more.length; i++) {
+        if (more[i] === '--hidden') input.public = false
+        else if (more[i] === '--default') input.isDefault = true
+        else if (more[i] === '--description' && more[i + 1] !== undefined) input.description = more[++i]
+        else throw new UsageError(`Bad lists add option: ${more[i]}`)
+      }
+      changed = await lists.create(input)
+    } else if (sub === 'rename' && slug && more.length === 1) {
+      changed = await lists.update(slug, { name: more[0] })
+    } else if ((sub === 'archive' || sub === 'reopen') && slug && more.length === 0) {
+      changed = await lists.update(slug, { archived: sub === 'archive' })
+    } else {
+      throw new UsageError(`Bad lists command: ${args.join(' ')}`)
+    }
+    ctx.stdout.write(JSON.stringify(changed, null, 2) + '\n')
+    return 0
+  } catch (err) {
+    if (!(err instanceof ListError)) throw err
+    ctx.stderr.write(`${err.message}\n`)
+    return 1
+  }
+}
+
 function emailArg (args: string[]): string {
   if (args.length !== 1) throw new UsageError('Give exactly one email address.')
   const parsed = parseEmail(args[0])
@@ -156,11 +227,16 @@ function emailArg (args: string[]): string {
 }
 
 function exportOptions (args: string[], now: Date): { filter: ExportFilter, output?: string } {
-  let values: { status?: string, since?: string, output?: string }
+  let values: { status?: string, since?: string, list?: string[], output?: string }
   try {
     ({ values } = parseArgs({
       args,
-      options: { status: { type: 'string' }, since: { type: 'string' }, output: { type: 'string', short: 'o' } },
+      options: {
+        status: { type: 'string' },
+        since: { type: 'string' },
+        list: { type: 'string', multiple: true },
+        output: { type: 'string', short: 'o' }
+      },
       allowPositionals: false
     }))
   } catch (err) {
@@ -174,6 +250,10 @@ function exportOptions (args: string[], now: Date): { filter: ExportFilter, outp
   if (values.since !== undefined) {
     if (Number.isNaN(Date.parse(values.since))) throw new UsageError(`Bad export option: --since ${values.since}`)
     filter.since = sinceArg(values.since, now)
+  }
+  for (const list of values.list ?? []) {
+    if (!list) throw new UsageError('Bad export option: --list needs a slug')
+    filter.lists = [...filter.lists ?? [], list]
   }
   return { filter, output: values.output || undefined }
 }
@@ -220,10 +300,17 @@ async function exportCsv (ctx: OpenContext, filter: ExportFilter, output: string
 
 async function writeExport (ctx: OpenContext, sink: Writable, filter: ExportFilter, who: Actor,
   now: () => Date): Promise<number | undefined> {
-  const [total] = await ctx.database.rows<{ n: number }>(sql`
-    SELECT count(*)::int AS n FROM subscribers
-    WHERE (${filter.status} = 'all' OR status::text = ${filter.status})
-      AND (${filter.since?.toISOString() ?? null}::timestamptz IS NULL OR signed_up_at >= ${filter.since?.toISOString() ?? null}::timestamptz)`)
+  const since = filter.since?.toISOString() ?? null
+  const [total] = filter.lists?.length
+    ? await ctx.database.rows<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM subscriptions p JOIN lists l ON l.id = p.list_id
+      WHERE l.slug IN (${sql.join(filter.lists.map((slug) => sql`${slug}`), sql`, `)})
+        AND (${filter.status} = 'all' OR p.status::text = ${filter.status})
+        AND (${since}::timestamptz IS NULL OR p.signed_up_at >= ${since}::timestamptz)`)
+    : await ctx.database.rows<{ n: number }>(sql`
+      SELECT count(*)::int AS n FROM subscribers
+      WHERE (${filter.status} = 'all' OR status::text = ${filter.status})
+        AND (${since}::timestamptz IS NULL OR signed_up_at >= ${since}::timestamptz)`)
   const copy = await auditedExport(ctx.database, ctx.config.publicUrl, filter, who, now)
   const progress = () => {
     const done = copy.rowsSoFar()

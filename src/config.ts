@@ -85,6 +85,16 @@ const envSchema = z.object({
   OUTBOX_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
   OUTBOX_RETRY_MAX_MS: int(10, 86_400_000).default(15 * 60_000),
   OUTBOX_MAX_ATTEMPTS: int(1, 100).default(25),
+  // Webhooks (docs/webhooks.md). Private targets are for tests and private networks only: they lift the check that
+  // keeps webhooks off loopback, private, link-local and metadata addresses (and allow plain http).
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: bool.default(false),
+  WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(5000),
+  WEBHOOK_CONCURRENCY: int(1, 200).default(16),
+  WEBHOOK_LEASE_SECONDS: int(2, 3600).default(60),
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(10_000),
+  WEBHOOK_RETRY_MAX_MS: int(10, 86_400_000).default(3_600_000),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(20),
+  WEBHOOK_LOG_DAYS: int(1, 3650).default(30),
   // Deliverability: DKIM signing, editable templates, Reply-To and a mailto unsubscribe.
   DKIM_DOMAIN: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name such as example.org')
     .transform((v) => v.toLowerCase()).optional(),
@@ -108,6 +118,9 @@ const envSchema = z.object({
   RATE_LIMIT_TOKEN_MAX: int(1, 100_000).default(30),
   RATE_LIMIT_STAFF_FAILURES: int(1, 1000).default(10),
   RATE_LIMIT_STAFF_WINDOW_SECONDS: int(1, 86_400).default(900),
+  // Staff console sessions: idle and absolute expiry (OWASP Session Management Cheat Sheet, "Session Expiration").
+  STAFF_SESSION_IDLE_MINUTES: int(1, 24 * 60).default(30),
+  STAFF_SESSION_HOURS: int(1, 24 * 30).default(12),
   FORM_MIN_SECONDS: int(0, 3600).default(3),
   BLOCKLIST_FILE: z.string().min(1).optional(),
   ALLOWED_REDIRECT_ORIGINS: originList.default([]),
@@ -138,6 +151,9 @@ const configSchema = envSchema.transform((e, ctx) => {
   }
   if (e.DKIM_PRIVATE_KEY && e.DKIM_PRIVATE_KEY_FILE) {
     return fail('DKIM_PRIVATE_KEY_FILE', 'set either DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE, not both')
+  }
+  if (e.WEBHOOK_LEASE_SECONDS * 1000 <= e.WEBHOOK_TIMEOUT_MS) {
+    return fail('WEBHOOK_LEASE_SECONDS', 'must be longer than WEBHOOK_TIMEOUT_MS, or a delivery still waiting for its answer would be sent again')
   }
   const config = Object.fromEntries(Object.entries(e).map(([k, v]) => [camel(k), v])) as CamelKeys<typeof e>
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')

@@ -144,3 +144,36 @@ t.test('.env is read when present, and the environment wins over it', async (t) 
   t.equal(process.env.JOINLIST_TEST_FROM_FILE, 'file')
   t.equal(process.env.JOINLIST_TEST_BOTH, 'environment')
 })
+
+t.test('the CLI adds, renames and archives lists, and exports one list', async (t) => {
+  const { app, database, config } = await buildTestApp(t)
+  const run = async (argv: string[]) => {
+    const out = capture()
+    const err = capture()
+    const code = await runCli(argv, { database, config, stdout: out.stream, stderr: err.stream, user: 'ops' })
+    return { code, out: out.text(), err: err.text() }
+  }
+  const added = await run(['lists', 'add', 'events', 'Event invitations', '--description', 'Talks and launches'])
+  t.equal(added.code, 0)
+  t.match(JSON.parse(added.out), { slug: 'events', name: 'Event invitations', description: 'Talks and launches', public: true })
+  t.match(JSON.parse((await run(['lists', 'rename', 'events', 'Events'])).out), { name: 'Events' })
+
+  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'eve@example.org', lists: ['events'] }) })
+  const exported = await run(['export', '--status', 'all', '--list', 'events'])
+  t.equal(exported.code, 0)
+  t.same(csvRecords(exported.out).map((r) => [r.email, r.list, r.status]), [['eve@example.org', 'events', 'pending']])
+
+  t.type(JSON.parse((await run(['lists', 'archive', 'events'])).out).archivedAt, 'string')
+  t.same(JSON.parse((await run(['lists'])).out).map((l: { slug: string }) => l.slug), ['main', 'events'])
+
+  const taken = await run(['lists', 'add', 'events', 'Again'])
+  t.equal(taken.code, 1)
+  t.match(taken.err, /exists already/)
+  const lastDefault = await run(['lists', 'archive', 'main'])
+  t.equal(lastDefault.code, 1)
+  t.match(lastDefault.err, /default/)
+  const unknown = await run(['export', '--list', 'nope'])
+  t.equal(unknown.code, 1)
+  t.match(unknown.err, /No list has the slug "nope"/)
+  t.equal((await run(['lists', 'add', 'x'])).code, 2, 'a usage error')
+})

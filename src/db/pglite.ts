@@ -9,6 +9,13 @@ import type { Database, Db, OpenOptions } from './client.js'
 import { lockEmbeddedDatabase } from './embedded-lock.js'
 import * as schema from './schema.js'
 
+/** The extensions the migrations create, which PGlite must be given when it starts (tests use it too). */
+export async function pgliteExtensions () {
+  // pg_trgm: the staff search's partial-match indexes.
+  const { pg_trgm: pgTrgm } = await import('@electric-sql/pglite/contrib/pg_trgm')
+  return { pg_trgm: pgTrgm }
+}
+
 export async function openPglite (opts: OpenOptions): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
@@ -21,7 +28,7 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
   }
   let pg: PGlite
   try {
-    pg = await PGlite.create(dataPath, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {})
+    pg = await PGlite.create(dataPath, { extensions: await pgliteExtensions(), ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}) })
     await pg.exec("SET TIME ZONE 'UTC'")
   } catch (err) {
     await unlock()

@@ -2,12 +2,13 @@
 // that causes it) and the consent records (consent texts, the consent ledger, the suppression list).
 import { sql } from 'drizzle-orm'
 import {
-  pgTable, pgEnum, bigserial, bigint, uuid, text, timestamp, integer, inet, jsonb, date, index, uniqueIndex
+  pgTable, pgEnum, pgSequence, bigserial, bigint, serial, uuid, text, timestamp, integer, inet, jsonb, date, boolean,
+  index, uniqueIndex, primaryKey
 } from 'drizzle-orm/pg-core'
 
 export const subscriberStatus = pgEnum('subscriber_status', ['pending', 'confirmed', 'unsubscribed'])
 export type SubscriberStatus = typeof subscriberStatus.enumValues[number]
-export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click'])
+export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click', 'preferences', 'staff'])
 export const outboxKind = pgEnum('outbox_kind', ['confirmation', 'welcome'])
 // sending = claimed under a lease (next_attempt_at is the lease's end); cancelled = no longer wanted (e.g. unsubscribed).
 export const outboxStatus = pgEnum('outbox_status', ['pending', 'sending', 'sent', 'dead', 'cancelled'])
@@ -20,6 +21,27 @@ export const consentTexts = pgTable('consent_texts', {
   // Hex SHA-256 of the text: finds the version of a configured text, and lets anyone check a copy.
   sha256: text('sha256').notNull().unique(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+})
+
+// The lists people can join (a council's "Bin collection changes" and "Events"). A deployment starts with one, `main`.
+export const lists = pgTable('lists', {
+  id: serial('id').primaryKey(),
+  // In URLs (/l/<slug>), in the API and in the export.
+  slug: text('slug').notNull().unique(),
+  // NULL: the LIST_NAME setting (the list every deployment starts with follows it).
+  name: text('name'),
+  description: text('description'),
+  // Hidden lists are never offered to visitors nor accepted from the sign-up form: staff fill them.
+  public: boolean('public').notNull().default(true),
+  // A sign-up that names no list joins the default lists.
+  isDefault: boolean('is_default').notNull().default(false),
+  // The consent wording of this list; NULL: the CONSENT_TEXT setting.
+  consentTextVersion: integer('consent_text_version').references(() => consentTexts.version),
+  // NULL: the WELCOME_EMAIL setting.
+  welcomeEmail: boolean('welcome_email'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  // Archived lists take no sign-ups and are not offered; their subscriptions and ledger rows are kept.
+  archivedAt: timestamp('archived_at', { withTimezone: true })
 })
 
 export const subscribers = pgTable('subscribers', {
@@ -37,6 +59,8 @@ export const subscribers = pgTable('subscribers', {
   // The language of the pages the subscriber signed up on (a locales/ folder name): every mail to them is in it.
   // NULL for rows from before it was stored: English.
   language: text('language'),
+  // A summary of the subscriptions, kept by a trigger on them: confirmed if any is, else pending if any is, else
+  // unsubscribed. Each list's own status and consent evidence are in subscriptions.
   status: subscriberStatus('status').notNull().default('pending'),
   source: text('source'),
   // Consent evidence of the latest sign-up: when, from where, with which wording (EDPB Guidelines 05/2020 ¶108).
@@ -64,7 +88,36 @@ export const subscribers = pgTable('subscribers', {
 }, (t) => [
   uniqueIndex('subscribers_email_normalized_key').on(t.emailNormalized),
   uniqueIndex('subscribers_confirm_token_hash_key').on(t.confirmTokenHash),
-  index('subscribers_status_signed_up_at_idx').on(t.status, t.signedUpAt)
+  index('subscribers_status_signed_up_at_idx').on(t.status, t.signedUpAt),
+  // The staff search: newest first with keyset paging, and partial matches on address and name (pg_trgm trigrams
+  // serve LIKE '%…%'; https://www.postgresql.org/docs/current/pgtrgm.html#PGTRGM-INDEX).
+  index('subscribers_signed_up_at_id_idx').on(t.signedUpAt, t.id),
+  index('subscribers_email_trgm_idx').using('gin', t.emailNormalized.op('gin_trgm_ops')),
+  index('subscribers_name_trgm_idx').using('gin', sql`lower(${t.name}) gin_trgm_ops`)
+])
+
+// A subscriber on one list: its own status and consent evidence (EDPB Guidelines 05/2020 ¶108), one row per list.
+// The ledger keeps each change (consent_events.list_id).
+export const subscriptions = pgTable('subscriptions', {
+  subscriberId: bigint('subscriber_id', { mode: 'number' }).notNull()
+    .references(() => subscribers.id, { onDelete: 'cascade' }),
+  listId: integer('list_id').notNull().references(() => lists.id),
+  // pending also covers a subscription left and asked for again (signed_up_at after unsubscribed_at): the status
+  // stays unsubscribed until the new confirmation, so nothing is sent meanwhile.
+  status: subscriberStatus('status').notNull().default('pending'),
+  signedUpAt: timestamp('signed_up_at', { withTimezone: true }).notNull(),
+  signupIp: inet('signup_ip'),
+  signupUserAgent: text('signup_user_agent'),
+  consentTextVersion: integer('consent_text_version').references(() => consentTexts.version),
+  confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+  confirmIp: inet('confirm_ip'),
+  confirmUserAgent: text('confirm_user_agent'),
+  unsubscribedAt: timestamp('unsubscribed_at', { withTimezone: true }),
+  unsubscribeMethod: unsubscribeMethod('unsubscribe_method'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+}, (t) => [
+  primaryKey({ columns: [t.subscriberId, t.listId] }),
+  index('subscriptions_list_status_idx').on(t.listId, t.status)
 ])
 
 export const outbox = pgTable('outbox', {
@@ -72,11 +125,13 @@ export const outbox = pgTable('outbox', {
   subscriberId: bigint('subscriber_id', { mode: 'number' }).notNull()
     .references(() => subscribers.id, { onDelete: 'cascade' }),
   kind: outboxKind('kind').notNull(),
+  // The list a welcome mail is for (its List-Id and one-click link); a confirmation names its lists in the payload.
+  listId: integer('list_id').references(() => lists.id),
   status: outboxStatus('status').notNull().default('pending'),
   // Stored once and reused on every retry, so a resend is recognisably the same message.
   messageId: text('message_id').notNull(),
   // What the mail needs that the subscriber row cannot give back (the raw confirmation token); wiped once sent.
-  payload: jsonb('payload').$type<{ token?: string }>(),
+  payload: jsonb('payload').$type<{ token?: string, lists?: number[] }>(),
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
   lastError: text('last_error'),
@@ -99,9 +154,11 @@ export const consentEvents = pgTable('consent_events', {
   // NULL once the subscriber is erased or purged, and for events about no one subscriber (export).
   subscriberId: bigint('subscriber_id', { mode: 'number' }).references(() => subscribers.id, { onDelete: 'set null' }),
   type: consentEventType('type').notNull(),
+  // The list a subscription event is about; NULL for events about the whole subscriber (erasure, access, export).
+  listId: integer('list_id').references(() => lists.id),
   ip: inet('ip'),
   userAgent: text('user_agent'),
-  // How: form | api | link | one-click | staff-api | cli | self-service.
+  // How: form | api | link | one-click | preferences | staff-api | cli | self-service.
   method: text('method'),
   // Never an address: e.g. consent text version, source, staff credential label, export filters and row count.
   details: jsonb('details').$type<Record<string, unknown>>().notNull().default({})
@@ -137,3 +194,146 @@ export const domainThrottle = pgTable('domain_throttle', {
   windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
   sends: integer('sends').notNull()
 })
+
+// Webhooks: events written in the same statement as the change that caused them, put in one order by a single
+// writer (src/webhooks/dispatch.ts), fanned out to endpoints and delivered at least once (src/webhooks/worker.ts).
+// waiting = behind an earlier delivery of the same subscriber to the same endpoint; it becomes pending when that one
+// is delivered or dead, so a claim never has to look past the first of each subscriber.
+export const webhookDeliveryStatus = pgEnum('webhook_delivery_status', ['waiting', 'pending', 'sending', 'delivered', 'dead'])
+
+// The feed's order: assigned by the dispatcher, one transaction at a time, so a reader that saw seq n never later
+// finds an event below n (an id from a bigserial is taken at insert, not at commit, and can appear late).
+export const webhookEventSeq = pgSequence('webhook_event_seq')
+
+export const webhookEvents = pgTable('webhook_events', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  // The `webhook-id` of every delivery of this event (Standard Webhooks: the same on every retry).
+  publicId: uuid('public_id').notNull().default(sql`gen_random_uuid()`).unique(),
+  // NULL until the dispatcher has put the event in order.
+  seq: bigint('seq', { mode: 'number' }).unique(),
+  type: text('type').notNull(),
+  // Deliveries with the same key reach an endpoint in order: the subscriber's public id, or `list:<slug>`.
+  orderKey: text('order_key').notNull(),
+  // The subscriber the event is about: their events (which carry the address) go when they are erased or purged.
+  subscriberId: bigint('subscriber_id', { mode: 'number' }).references(() => subscribers.id, { onDelete: 'cascade' }),
+  // For endpoints that want one list; NULL for events about a subscriber as a whole (erasure), which go to all.
+  listSlug: text('list_slug'),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow()
+}, (t) => [
+  index('webhook_events_unsequenced_idx').on(t.id).where(sql`seq IS NULL`),
+  index('webhook_events_occurred_at_idx').on(t.occurredAt),
+  index('webhook_events_subscriber_idx').on(t.subscriberId)
+])
+
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  publicId: uuid('public_id').notNull().default(sql`gen_random_uuid()`).unique(),
+  url: text('url').notNull(),
+  description: text('description'),
+  eventTypes: text('event_types').array().notNull(),
+  listSlug: text('list_slug'),
+  enabled: boolean('enabled').notNull().default(true),
+  // Why it was turned off, when the service did it (a 410 Gone from the target).
+  disabledReason: text('disabled_reason'),
+  // `whsec_<base64>`; the previous one still signs too until previous_secret_expires_at (rotation overlap).
+  secret: text('secret').notNull(),
+  previousSecret: text('previous_secret'),
+  previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow()
+})
+
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  endpointId: bigint('endpoint_id', { mode: 'number' }).notNull()
+    .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+  eventId: bigint('event_id', { mode: 'number' }).notNull()
+    .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+  // Copied from the event: of each (endpoint, order key), only the first unfinished one is pending, the rest waiting.
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  orderKey: text('order_key').notNull(),
+  status: webhookDeliveryStatus('status').notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  // While sending: the end of the lease. Infinity while its endpoint is turned off.
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+  lastStatusCode: integer('last_status_code'),
+  lastError: text('last_error'),
+  // The first few hundred bytes of the last answer, no more: the target's body is not ours to keep.
+  lastResponse: text('last_response'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true })
+}, (t) => [
+  uniqueIndex('webhook_deliveries_endpoint_event_key').on(t.endpointId, t.eventId),
+  index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status in ('pending', 'sending')`),
+  index('webhook_deliveries_chain_idx').on(t.endpointId, t.orderKey, t.seq).where(sql`status in ('waiting', 'pending', 'sending')`),
+  index('webhook_deliveries_log_idx').on(t.endpointId, t.id)
+])
+
+// The staff console: personal staff accounts with a role, their server-side sessions, API keys for scripts, and an
+// audit trail of staff actions that are not consent events (accounts, keys, mail retries, unsubscribes by staff).
+export const staffRole = pgEnum('staff_role', ['viewer', 'editor', 'owner'])
+
+export const staffAccounts = pgTable('staff_accounts', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  email: text('email').notNull(),
+  emailNormalized: text('email_normalized').notNull(),
+  role: staffRole('role').notNull(),
+  // argon2id PHC string (src/security/passwords.ts); NULL until the person has set one through their link.
+  passwordHash: text('password_hash'),
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastLoginAt: timestamp('last_login_at', { withTimezone: true })
+}, (t) => [uniqueIndex('staff_accounts_email_normalized_key').on(t.emailNormalized)])
+
+// One-time links to set (or reset) a password: only the SHA-256 of the token is stored, as for confirmation tokens.
+export const staffPasswordTokens = pgTable('staff_password_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  staffId: integer('staff_id').notNull().references(() => staffAccounts.id, { onDelete: 'cascade' }),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+}, (t) => [index('staff_password_tokens_staff_idx').on(t.staffId)])
+
+// Sessions live in PostgreSQL so every instance sees a login and a logout at once. The cookie holds a random id;
+// only its SHA-256 is stored, so a copy of the table cannot be replayed (OWASP Session Management Cheat Sheet).
+export const staffSessions = pgTable('staff_sessions', {
+  idHash: text('id_hash').primaryKey(),
+  staffId: integer('staff_id').notNull().references(() => staffAccounts.id, { onDelete: 'cascade' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  // The absolute end, however active the session is.
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  ip: inet('ip'),
+  userAgent: text('user_agent')
+}, (t) => [index('staff_sessions_staff_idx').on(t.staffId)])
+
+// API keys: `jl_` and 43 random characters, shown once; stored as SHA-256 (a random 256-bit key needs no slow hash).
+export const apiKeys = pgTable('api_keys', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  name: text('name').notNull(),
+  role: staffRole('role').notNull(),
+  keyHash: text('key_hash').notNull(),
+  // The first characters of the key, so staff can tell keys apart without the secret.
+  prefix: text('prefix').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true })
+}, (t) => [uniqueIndex('api_keys_key_hash_key').on(t.keyHash)])
+
+// Staff actions that are not consent events. Exports, subject access and erasures are in consent_events (with the
+// actor in details); the audit page shows both.
+export const staffAudit = pgTable('staff_audit', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+  actor: text('actor').notNull(),
+  action: text('action').notNull(),
+  // What it was done to: a staff address, a key name, an outbox id, a subscriber's public id. Never a subscriber's
+  // address (the ledger is kept after erasure).
+  target: text('target'),
+  ip: inet('ip'),
+  details: jsonb('details').$type<Record<string, unknown>>().notNull().default({})
+}, (t) => [index('staff_audit_occurred_at_idx').on(t.occurredAt)])

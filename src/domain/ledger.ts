@@ -39,7 +39,7 @@ export async function auditedExport (database: Database, publicUrl: string, filt
 }
 
 async function recordExport (database: Database, filter: ExportFilter, who: Actor, now: () => Date): Promise<number> {
-  const filters = { status: filter.status, since: filter.since?.toISOString() ?? null }
+  const filters = { status: filter.status, since: filter.since?.toISOString() ?? null, ...(filter.lists?.length ? { lists: filter.lists } : {}) }
   const [event] = await database.rows<{ id: number }>(sql`
     INSERT INTO consent_events (occurred_at, type, ip, user_agent, method, details)
     VALUES (${now().toISOString()}, 'export', ${who.ip ?? null}, ${who.userAgent ?? null}, ${who.method},

@@ -1,6 +1,7 @@
 // Data-subject rights for staff and subscribers: subject access (GDPR Art. 15) and erasure (Art. 17).
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
+import { erasedEvents } from './events.js'
 import { isoSql } from '../db/sql.js'
 import type { Secrets } from './secrets.js'
 import { isSuppressed, suppressionHash } from './suppression.js'
@@ -16,6 +17,8 @@ export interface SubjectAccess {
   email: string
   /** Everything the subscribers row holds, except the confirmation token's hash (a secret, not data about them). */
   subscriber: Record<string, unknown> | null
+  /** One per list the address was ever on: its status and consent evidence. */
+  subscriptions: Record<string, unknown>[]
   consentTexts: { version: number, text: string, sha256: string, createdAt: string }[]
   events: Record<string, unknown>[]
   outbox: Record<string, unknown>[]
@@ -38,11 +41,19 @@ export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string,
       || jsonb_build_object('has_confirm_token', t.confirm_token_hash IS NOT NULL,
         'signup_ip', host(t.signup_ip), 'confirm_ip', host(t.confirm_ip)) FROM target t) AS subscriber`)
   const id = row.id === null ? null : Number(row.id)
+  const subscriptions = id === null
+    ? []
+    : await deps.database.rows<Record<string, unknown>>(sql`
+    SELECT l.slug AS list, l.name AS list_name, p.status, ${isoSql('p.signed_up_at')} AS signed_up_at,
+      host(p.signup_ip) AS signup_ip, p.signup_user_agent, p.consent_text_version,
+      ${isoSql('p.confirmed_at')} AS confirmed_at, host(p.confirm_ip) AS confirm_ip, p.confirm_user_agent,
+      ${isoSql('p.unsubscribed_at')} AS unsubscribed_at, p.unsubscribe_method
+    FROM subscriptions p JOIN lists l ON l.id = p.list_id WHERE p.subscriber_id = ${id} ORDER BY l.id`)
   const events = id === null
     ? []
     : await deps.database.rows<Record<string, unknown>>(sql`
-    SELECT ${isoSql('occurred_at')} AS occurred_at, type, host(ip) AS ip, user_agent, method, details
-    FROM consent_events WHERE subscriber_id = ${id} ORDER BY id`)
+    SELECT ${isoSql('e.occurred_at')} AS occurred_at, e.type, l.slug AS list, host(e.ip) AS ip, e.user_agent, e.method, e.details
+    FROM consent_events e LEFT JOIN lists l ON l.id = e.list_id WHERE e.subscriber_id = ${id} ORDER BY e.id`)
   const outbox = id === null
     ? []
     : await deps.database.rows<Record<string, unknown>>(sql`
@@ -51,6 +62,7 @@ export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string,
     FROM outbox WHERE subscriber_id = ${id} ORDER BY id`)
   const versions = new Set<number>()
   if (row.subscriber?.consent_text_version != null) versions.add(Number(row.subscriber.consent_text_version))
+  for (const p of subscriptions) if (p.consent_text_version != null) versions.add(Number(p.consent_text_version))
   for (const e of events) {
     const v = (e.details as { consentTextVersion?: number } | null)?.consentTextVersion
     if (v != null) versions.add(Number(v))
@@ -62,7 +74,7 @@ export async function subjectAccess (deps: PrivacyDeps, emailNormalized: string,
     WHERE version IN (${sql.join([...versions].map((v) => sql`${v}`), sql`, `)}) ORDER BY version`))
         .map((c) => ({ version: Number(c.version), text: c.text, sha256: c.sha256, createdAt: c.created_at }))
   const suppressed = await isSuppressed(deps.database, deps.secrets, emailNormalized)
-  return { email: emailNormalized, subscriber: row.subscriber, consentTexts, events, outbox, suppressed }
+  return { email: emailNormalized, subscriber: row.subscriber, subscriptions, consentTexts, events, outbox, suppressed }
 }
 
 export type ErasureTarget = { emailNormalized: string } | { publicId: string }
@@ -89,7 +101,8 @@ export async function erase (deps: PrivacyDeps, target: ErasureTarget, who: Acto
       UPDATE consent_events SET subscriber_id = NULL, ip = NULL, user_agent = NULL
       WHERE subscriber_id IN (SELECT id FROM target) RETURNING id
     ), gone AS (
-      DELETE FROM subscribers WHERE id IN (SELECT id FROM target) RETURNING id
+      DELETE FROM subscribers WHERE id IN (SELECT id FROM target) RETURNING id, public_id
+    ), event AS (${erasedEvents('gone', now)}
     ), suppressed AS (
       INSERT INTO suppressions (email_hash, key_id, reason, created_at)
       VALUES (${hash}, ${keyId}, 'erasure', ${now})

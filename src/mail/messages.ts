@@ -45,6 +45,9 @@ export function mailSettings (config: Config): MailSettings {
   }
 }
 
+/** The English default name of a list: a list without a name of its own when LIST_NAME is unset (staff see it). */
+export const UNNAMED_LIST = messagesIn('en').t('meta.defaultListName')
+
 /** The list's name in the subscriber's language: LIST_NAME, or that language's default. */
 export const listNameIn = (ctx: Pick<MailContext, 'listName' | 'language'>): string =>
   ctx.listName ?? messagesIn(ctx.language).t('meta.defaultListName')
@@ -81,20 +84,21 @@ const senderDomain = (from: string, fallback: string) => (/<([^>]+)>/.exec(from)
  * reads as an incomplete list mail to SpamAssassin (LIST_PARTIAL_SHORT_MSG).
  */
 export function listId (ctx: Pick<MailContext, 'listName' | 'fromDomain' | 'language'>): string {
-  const label = (ctx.listName ?? messagesIn('en').t('meta.defaultListName')).toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'list'
+  const label = (ctx.listName ?? UNNAMED_LIST).toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'list'
   return `${label}.${ctx.fromDomain.toLowerCase()}`
 }
 
-export function confirmationMail (ctx: MailContext, confirmUrl: string, ttlHours: number): Mail.Options {
+/** `manageUrl`: the preference page, in mails of a deployment with several lists. */
+export function confirmationMail (ctx: MailContext, confirmUrl: string, ttlHours: number, manageUrl?: string): Mail.Options {
   // Transactional: no List-Unsubscribe, no promotion (Gmail and Yahoo sender guidelines treat it as a form
   // confirmation). It goes to an address nobody has confirmed yet, so nothing the sign-up typed is in it, not even the
   // name: anyone could otherwise put text of their choosing into a mail to any address.
-  return compose(ctx, 'confirmation', { link: confirmUrl, ttl_hours: ttlHours }, false)
+  return compose(ctx, 'confirmation', { link: confirmUrl, ttl_hours: ttlHours, manage_url: manageUrl }, false)
 }
 
-export function welcomeMail (ctx: MailContext, unsubscribeUrl: string): Mail.Options {
+export function welcomeMail (ctx: MailContext, unsubscribeUrl: string, manageUrl?: string): Mail.Options {
   // The welcome mail goes only to people who confirmed: their name is theirs.
-  const mail = compose(ctx, 'welcome', { name: ctx.to.name ?? undefined, unsubscribe_url: unsubscribeUrl }, true)
+  const mail = compose(ctx, 'welcome', { name: ctx.to.name ?? undefined, unsubscribe_url: unsubscribeUrl, manage_url: manageUrl }, true)
   // RFC 8058 / RFC 2369: one List-Unsubscribe with one https URL (and optionally a mailto:), plus the one-click
   // POST header (RFC 8058 §3.1). The inner array keeps both URIs in a single header line.
   const uris = [unsubscribeUrl]

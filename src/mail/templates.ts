@@ -12,8 +12,9 @@ export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../locales/en/mai
 /** Each mail, the placeholders it may use, and the one its body must contain (the reason the mail exists). */
 export const MAIL_KINDS = {
   // No {{name}}: the confirmation mail goes to an unconfirmed address (src/mail/messages.ts says why).
-  confirmation: { allowed: ['list_name', 'link', 'ttl_hours', 'accent_color', 'logo_url'], required: 'link' },
-  welcome: { allowed: ['list_name', 'name', 'unsubscribe_url', 'accent_color', 'logo_url'], required: 'unsubscribe_url' }
+  // manage_url: the preference page, set only when there are several lists.
+  confirmation: { allowed: ['list_name', 'link', 'ttl_hours', 'manage_url', 'accent_color', 'logo_url'], required: 'link' },
+  welcome: { allowed: ['list_name', 'name', 'unsubscribe_url', 'manage_url', 'accent_color', 'logo_url'], required: 'unsubscribe_url' }
 } as const
 
 export type MailKind = keyof typeof MAIL_KINDS

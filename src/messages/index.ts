@@ -129,7 +129,6 @@ export function pickLanguage (acceptLanguage: string | undefined, fixed: string 
 export const messagesIn = (lang: string | null | undefined): Messages =>
   lang && Object.hasOwn(LANGUAGES, lang) ? LANGUAGES[lang] : LANGUAGES.en
 
-
 /** A duration in whole seconds, in words, rounded up to the unit people wait in: "1 minute", "2 funud". */
 export function duration (m: Messages, seconds: number): string {
   const s = Math.max(1, Math.ceil(seconds))

@@ -1,6 +1,35 @@
 // Staff pages' words (dashboard, embed page, API docs, the cross-site refusal): English only, as the staff
 // console is. Visitor and subscriber text is in the per-language catalogues (locales/<lang>/messages.json).
 export const staff = {
+  webhooks: {
+    title: 'Webhooks',
+    intro: 'Each event (a sign-up, a confirmation, an unsubscribe, an erasure) is sent, signed, to these addresses, at least once and in order per subscriber. Tools that pull can read the same events from the changes feed, GET /admin/api/changes.',
+    none: 'No webhook endpoints yet.',
+    url: 'Target URL',
+    events: 'Events',
+    list: 'List',
+    allLists: 'all lists',
+    state: 'State',
+    on: 'On',
+    off: (reason: string | null) => reason ? `Off: ${reason}` : 'Off',
+    turnOn: 'Turn on',
+    turnOff: 'Turn off',
+    deliveries: (url: string) => `Recent deliveries to ${url}`,
+    noDeliveries: 'No deliveries yet.',
+    event: 'Event',
+    status: 'Status',
+    tries: 'Tries',
+    code: 'Last answer',
+    time: 'Time',
+    retry: 'Retry',
+    add: 'Add an endpoint',
+    urlHint: 'https only; addresses on private networks are refused unless WEBHOOK_ALLOW_PRIVATE_TARGETS is true.',
+    listHint: 'A list slug such as main; empty for every list.',
+    addButton: 'Add endpoint',
+    added: 'Endpoint added',
+    secretOnce: 'This is the signing secret. It is shown this once: copy it into the receiver now.',
+    back: 'Back to webhooks'
+  },
   crossSite: {
     title: 'Open this page from this site',
     body: 'You came to a staff page from another website. Staff pages open only from this site, so that no other website can make your browser download the list or read staff data while you are logged in.',

@@ -6,9 +6,12 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/client.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
 import { maskEmail, maskEmailsIn } from '../domain/email.js'
+import type { Lists } from '../domain/lists.js'
+import { AWAITING } from '../domain/subscribers.js'
 import { unsubscribeToken } from '../domain/tokens.js'
-import { confirmationMail, welcomeMail, type MailSettings } from '../mail/messages.js'
+import { confirmationMail, UNNAMED_LIST, welcomeMail, type MailSettings } from '../mail/messages.js'
 import { isPermanentFailure, type Mailer } from '../mail/transport.js'
+import { retryDelayMs } from './backoff.js'
 
 export interface WorkerOptions {
   publicUrl: string
@@ -24,14 +27,21 @@ export interface WorkerOptions {
   retryBaseMs: number
   retryMaxMs: number
   maxAttempts: number
+  /** The lists, for the names a mail gives and its links (src/domain/lists.ts). */
+  lists: Lists
 }
 
 interface Claimed {
   id: number
   kind: 'confirmation' | 'welcome'
   message_id: string
-  payload: { token?: string } | null
+  payload: { token?: string, lists?: number[] } | null
   attempts: number
+  list_id: number | null
+  /** The status of the subscription a welcome mail is for. */
+  list_status: string | null
+  /** Whether a subscription still waits for a confirmation (else a confirmation mail is no longer wanted). */
+  awaiting: boolean
   email: string
   name: string | null
   language: string | null
@@ -156,31 +166,54 @@ export class OutboxWorker {
       ), claimed AS (
         UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1, next_attempt_at = ${leaseEnd.toISOString()}
         FROM due WHERE o.id = due.id
-        RETURNING o.id, o.kind, o.message_id, o.payload, o.attempts, o.subscriber_id
+        RETURNING o.id, o.kind, o.message_id, o.payload, o.attempts, o.subscriber_id, o.list_id
       )
-      SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, s.email, s.name, s.language, s.public_id, s.unsubscribe_secret,
-        s.status AS subscriber_status
+      SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, c.list_id, s.email, s.name, s.language, s.public_id,
+        s.unsubscribe_secret, s.status AS subscriber_status,
+        (SELECT p.status FROM subscriptions p WHERE p.subscriber_id = c.subscriber_id AND p.list_id = c.list_id) AS list_status,
+        EXISTS (SELECT 1 FROM subscriptions p WHERE p.subscriber_id = c.subscriber_id AND ${sql.raw(AWAITING)}) AS awaiting
       FROM claimed c JOIN subscribers s ON s.id = c.subscriber_id`)
   }
 
   /** Sends one message and records the outcome; `sent` is called once the SMTP server has accepted it. */
   private async deliver (m: Claimed, sent?: () => void): Promise<void> {
     const to = maskEmail(m.email)
-    // A welcome mail to someone who left since, or a confirmation to someone confirmed since, is not sent: an
-    // unsubscribe holds before the next send (Google and Yahoo sender guidelines).
-    const unwanted = m.kind === 'welcome' ? m.subscriber_status !== 'confirmed' : m.subscriber_status === 'confirmed'
+    // A welcome mail to someone who left the list since, or a confirmation when nothing waits for one any more, is
+    // not sent: an unsubscribe holds before the next send (Google and Yahoo sender guidelines).
+    const unwanted = m.kind === 'welcome'
+      ? (m.list_id === null ? m.subscriber_status : m.list_status) !== 'confirmed'
+      : !m.awaiting
     if (unwanted || (m.kind === 'confirmation' && !m.payload?.token)) {
       await this.finish(m.id, 'cancelled', 'no longer wanted when its turn came')
       return
     }
-    const ctx = { ...this.opts.mail, to: { address: m.email, name: m.name }, language: m.language, messageId: m.message_id }
+    const { lists } = this.opts
+    const several = await lists.several()
     const base = this.opts.publicUrl
-    const link = m.kind === 'confirmation'
-      ? `${base}/confirm/${m.payload!.token}`
-      : `${base}/unsubscribe/${unsubscribeToken(m.public_id, m.unsubscribe_secret)}`
-    const message = m.kind === 'confirmation'
-      ? confirmationMail(ctx, link, this.opts.confirmTtlHours)
-      : welcomeMail(ctx, link)
+    const token = unsubscribeToken(m.public_id, m.unsubscribe_secret)
+    // With one list, mails are as they always were; with several, each names its lists and links the preference page.
+    const manageUrl = several ? `${base}/manage/${token}` : undefined
+    // A list without a name of its own, with LIST_NAME unset, is named in the subscriber's language.
+    const unnamed = this.opts.mail.listName === undefined ? UNNAMED_LIST : undefined
+    const mailFor = (listName: string | undefined) => ({
+      ...this.opts.mail,
+      listName: listName === unnamed ? undefined : listName,
+      to: { address: m.email, name: m.name },
+      language: m.language,
+      messageId: m.message_id
+    })
+    let message
+    let link
+    if (m.kind === 'confirmation') {
+      const named = (await Promise.all((m.payload!.lists ?? []).map((id) => lists.byId(id)))).filter((l) => l !== undefined)
+      const listName = named.length ? named.map((l) => l.name).join(', ') : this.opts.mail.listName
+      link = `${base}/confirm/${m.payload!.token}`
+      message = confirmationMail(mailFor(listName), link, this.opts.confirmTtlHours, manageUrl)
+    } else {
+      const list = m.list_id === null ? undefined : await lists.byId(m.list_id)
+      link = `${base}/unsubscribe/${token}${several && list ? `?list=${encodeURIComponent(list.slug)}` : ''}`
+      message = welcomeMail(mailFor(list?.name ?? this.opts.mail.listName), link, manageUrl)
+    }
     try {
       await this.mailer.send(message)
     } catch (err) {
@@ -204,9 +237,7 @@ export class OutboxWorker {
       this.log.error({ outboxId: m.id, kind: m.kind, to, attempts: m.attempts, reason }, 'mail failed permanently')
       return
     }
-    // Capped exponential backoff with jitter (half fixed, half random), so a recovering server is not stampeded.
-    const cap = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (m.attempts - 1))
-    const delay = cap / 2 + Math.random() * cap / 2
+    const delay = retryDelayMs(m.attempts, this.opts.retryBaseMs, this.opts.retryMaxMs)
     const next = new Date(this.now().getTime() + delay)
     await this.database.rows(sql`
       UPDATE outbox SET status = 'pending', next_attempt_at = ${next.toISOString()}, last_error = ${reason}

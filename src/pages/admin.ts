@@ -68,12 +68,13 @@ function dayTable (ctx: PageContext, days: DayStats[]): Html {
 </table></div>`
 }
 
-export function dashboardPage (ctx: PageContext, stats: DashboardStats): string {
+/** `nav`: the staff console's navigation (src/pages/console/frame.ts), which links to every console page. */
+export function dashboardPage (ctx: PageContext, stats: DashboardStats, nav: Html = html``): string {
   const m = staff
   const total = stats.days.reduce((s, d) => s + d.signups, 0)
   const confirmed = stats.days.reduce((s, d) => s + d.confirmed, 0)
   const percent = total > 0 ? `${Math.round((confirmed / total) * 1000) / 10}%` : ''
-  return layout(ctx, m.dashboard.title, html`
+  return layout(ctx, m.dashboard.title, html`${nav}
 <h1>${m.dashboard.title}</h1>
 <h2>${m.dashboard.subscribers}</h2>
 <ul class="cards">

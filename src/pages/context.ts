@@ -67,3 +67,7 @@ export function pageContext (request: FastifyRequest): PageContext {
 export function staffPageContext (request: FastifyRequest): PageContext {
   return { ...pageContext(request), m: messagesIn('en'), languages: [] }
 }
+
+/** The page context for one list's own page: its name, and its consent wording when it has its own. */
+export const forList = (ctx: PageContext, list: { name: string, ownConsentText: string | null }): PageContext =>
+  ({ ...ctx, brand: { ...ctx.brand, listName: list.name, consentText: list.ownConsentText ?? ctx.brand.consentText } })

@@ -28,9 +28,10 @@ function fields (ctx: PageContext, op: Operation): Html | '' {
   const body = op.requestBody?.content?.['application/json']?.schema
   for (const [name, s] of Object.entries(body?.properties ?? {})) rows.push({ name, type: typeOf(s), required: body?.required?.includes(name) ?? false })
   if (rows.length === 0) return ''
-  return html`<table><caption>${m.docs.request}</caption>
+  // In a region of its own that scrolls sideways: a long field name or list of values must not widen the page.
+  return html`<div class="table-scroll" tabindex="0" role="region" aria-label="${m.docs.request}"><table><caption>${m.docs.request}</caption>
 <thead><tr><th scope="col">${m.docs.field}</th><th scope="col">${m.docs.type}</th><th scope="col">${m.docs.required}</th></tr></thead>
-<tbody>${rows.map((r) => html`<tr><td><code>${r.name}</code></td><td>${r.type}</td><td>${r.required ? m.docs.yes : m.docs.no}</td></tr>`)}</tbody></table>`
+<tbody>${rows.map((r) => html`<tr><td><code>${r.name}</code></td><td>${r.type}</td><td>${r.required ? m.docs.yes : m.docs.no}</td></tr>`)}</tbody></table></div>`
 }
 
 export function docsPage (ctx: PageContext, doc: OpenApiDoc): string {

@@ -2,6 +2,23 @@
 import { html, type Html } from '../html.js'
 import { staff } from '../messages/staff.js'
 import { layout, type PageContext } from './layout.js'
+import type { ListChoice } from './subscriber.js'
+
+/** Which lists the snippet joins: one (a hidden field), or a choice of several (checkboxes, `chosen` ticked). */
+export type EmbedLists = { list: string } | { choice: ListChoice[], chosen: string[] } | Record<string, never>
+
+function embedLists (ctx: PageContext, lists: EmbedLists): Html | '' {
+  if ('list' in lists) return html`<input type="hidden" name="lists" value="${lists.list}">`
+  if (!('choice' in lists)) return ''
+  return html`<fieldset>
+    <legend>${ctx.m.t('signup.listsLegend')}</legend>
+    <input type="hidden" name="lists_shown" value="1">
+    ${lists.choice.map((l) => html`<div>
+      <input type="checkbox" name="lists" value="${l.slug}" id="joinlist-lists-${l.slug}"${lists.chosen.includes(l.slug) ? html` checked` : ''}>
+      <label for="joinlist-lists-${l.slug}">${l.name}</label>
+    </div>`)}
+  </fieldset>`
+}
 
 /** The snippet's own look, optional: plain enough for any site, overridable by the host page's CSS. */
 export const EMBED_CSS = `.joinlist{max-width:28rem;font:inherit}.joinlist label{display:block;font-weight:600;margin:.75rem 0 .25rem}
@@ -17,13 +34,14 @@ export const EMBED_CSS = `.joinlist{max-width:28rem;font:inherit}.joinlist label
  * Plain HTML that posts to /subscribe without JavaScript; /embed.js turns it into an inline sign-up when it
  * loads. Ids are prefixed so they do not clash with the host page; the honeypot is off-screen and not tabbable.
  */
-export function embedSnippet (ctx: PageContext, publicUrl: string, source = 'website'): string {
+export function embedSnippet (ctx: PageContext, publicUrl: string, source = 'website', lists: EmbedLists = {}): string {
   const { m, brand } = ctx
   return html`<form method="post" action="${publicUrl}/subscribe" class="joinlist" lang="${m.lang}" data-joinlist>
   <label for="joinlist-email">${m.t('signup.emailLabel')}</label>
   <input type="email" id="joinlist-email" name="email" autocomplete="email" inputmode="email" spellcheck="false" required maxlength="254">
   <label for="joinlist-name">${m.t('signup.nameLabel')}</label>
   <input type="text" id="joinlist-name" name="name" autocomplete="name" maxlength="100">
+  ${embedLists(ctx, lists)}
   <div aria-hidden="true" style="position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden"><input type="text" name="website" tabindex="-1" autocomplete="off" aria-label="website"></div>
   <input type="hidden" name="source" value="${source}">
   <input type="hidden" name="lang" value="${m.lang}">
@@ -37,9 +55,9 @@ export function embedSnippet (ctx: PageContext, publicUrl: string, source = 'web
 }
 
 /** The page staff copy the snippet from. It says nothing about the configuration: anyone may open it. */
-export function embedPage (ctx: PageContext, publicUrl: string): string {
+export function embedPage (ctx: PageContext, publicUrl: string, lists: EmbedLists = {}): string {
   const m = staff
-  const snippet: Html = html`${embedSnippet(ctx, publicUrl)}`
+  const snippet: Html = html`${embedSnippet(ctx, publicUrl, 'website', lists)}`
   return layout(ctx, m.embed.title, html`
 <h1>${m.embed.title}</h1>
 <p>${m.embed.intro}</p>

@@ -52,6 +52,13 @@ a:focus-visible{background:#fd0;color:#0b0c0c;box-shadow:0 -2px #fd0,0 4px #0b0c
 .field-error{border-left:4px solid #d4351c;padding-left:.75rem}
 .field-error input{border-color:#d4351c}
 .consent{font-size:.95rem;color:#484949}
+fieldset{border:0;margin:1rem 0 0;padding:0}
+legend{font-weight:600;padding:0}
+.checkbox{display:flex;flex-wrap:wrap;align-items:flex-start;gap:0 .6rem;margin:.6rem 0}
+.checkbox input{width:1.5rem;height:1.5rem;margin:.1rem 0 0;flex:none;accent-color:${accent}}
+.checkbox label{margin:0;font-weight:400;flex:1}
+.checkbox .hint{flex-basis:100%;margin-left:2.1rem}
+.notice{border-left:5px solid #00703c;padding:.25rem 1rem;margin-bottom:1rem}
 .visually-hidden{position:absolute!important;width:1px;height:1px;margin:0;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 table{border-collapse:collapse;margin:.5rem 0 1rem;min-width:50%}
 caption{text-align:left;font-weight:600;padding:.25rem 0}

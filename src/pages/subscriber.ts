@@ -15,6 +15,36 @@ export interface SignupForm {
   suggestion?: string
   /** The signed time the form was served (src/security/bots.ts). */
   formStamp?: string
+  /** Several lists on offer: a fieldset of checkboxes; `chosen` are ticked. */
+  choice?: { lists: ListChoice[], chosen: string[] }
+  /** The one list this form joins (the page at /l/<slug>), sent as a hidden field. */
+  list?: string
+}
+
+export interface ListChoice { slug: string, name: string, description: string | null, consentText?: string }
+
+/**
+ * The lists as a group of checkboxes (GOV.UK checkboxes pattern): a legend, a hint, and the error next to them. The
+ * first checkbox has the id `lists`, where the error summary's link lands. A hidden field says the choice was shown,
+ * so ticking nothing is an error rather than "the default lists".
+ */
+function listChoice (ctx: PageContext, choice: NonNullable<SignupForm['choice']>, error: SignupForm['error']): Html {
+  const { m } = ctx
+  const bad = error?.field === 'lists'
+  const described = ['lists-hint', ...(bad ? ['lists-error'] : [])].join(' ')
+  return html`<div${bad ? html` class="field-error"` : ''}>
+  <fieldset aria-describedby="${described}">
+    <legend>${m.t('signup.listsLegend')}</legend>
+    <p class="hint" id="lists-hint">${m.t('signup.listsHint')}</p>
+    ${bad ? html`<p class="error-message" id="lists-error"><span class="visually-hidden">${m.t('common.errorPrefix')}</span> ${error.message}</p>` : ''}
+    <input type="hidden" name="lists_shown" value="1">
+    ${choice.lists.map((l, i) => html`<div class="checkbox">
+      <input type="checkbox" name="lists" value="${l.slug}" id="${i === 0 ? 'lists' : `lists-${l.slug}`}"${choice.chosen.includes(l.slug) ? html` checked` : ''}${l.description || l.consentText ? html` aria-describedby="lists-${l.slug}-hint"` : ''}>
+      <label for="${i === 0 ? 'lists' : `lists-${l.slug}`}">${l.name}</label>
+      ${l.description || l.consentText ? html`<p class="hint" id="lists-${l.slug}-hint">${l.description ?? ''}${l.description && l.consentText ? ' ' : ''}${l.consentText ?? ''}</p>` : ''}
+    </div>`)}
+  </fieldset>
+</div>`
 }
 
 /**
@@ -53,6 +83,8 @@ function signupForm (ctx: PageContext, form: SignupForm, opts: { withName: boole
   return html`<form method="post" action="/subscribe" novalidate>
   ${field('email', m.t('signup.emailLabel'), (extra) => html`<input type="email" id="email" name="email" autocomplete="email" inputmode="email" spellcheck="false" autocapitalize="none" required maxlength="254" value="${form.email ?? ''}"${extra}>`)}
   ${opts.withName ? field('name', m.t('signup.nameLabel'), (extra) => html`<input type="text" id="name" name="name" autocomplete="name" maxlength="100" value="${form.name ?? ''}"${extra}>`) : ''}
+  ${form.choice ? listChoice(ctx, form.choice, err) : ''}
+  ${form.list ? html`<input type="hidden" name="lists" value="${form.list}">` : ''}
   ${form.source ? html`<input type="hidden" name="source" value="${form.source}">` : ''}
   ${form.redirect ? html`<input type="hidden" name="redirect" value="${form.redirect}">` : ''}
   ${botFields(form.formStamp)}
@@ -133,15 +165,25 @@ export function confirmedPage (ctx: PageContext, already: boolean, maskedEmail: 
 <p>${m.t('confirmed.leave')}</p>`)
 }
 
-export function unsubscribePage (ctx: PageContext, action: string, maskedEmail: string): string {
+/**
+ * The unsubscribe page. From a mail for one list of several, the button leaves that list, and the page offers
+ * leaving all lists (`all=1`) and the preference page too. Deleting the data is a step of its own (`eraseUrl`).
+ */
+export function unsubscribePage (ctx: PageContext, action: string, maskedEmail: string,
+  links: { eraseUrl: string, manageUrl?: string, list?: string }): string {
   const { m } = ctx
   return layout(ctx, m.t('unsubscribe.title'), html`
 <h1>${m.t('unsubscribe.title')}</h1>
-<p>${m.t('unsubscribe.body', { email: maskedEmail })}</p>
+<p>${links.list ? m.t('unsubscribe.bodyList', { list: links.list, email: maskedEmail }) : m.t('unsubscribe.body', { email: maskedEmail })}</p>
 <form method="post" action="${action}">
   <button type="submit">${m.t('unsubscribe.button')}</button>
+  ${links.manageUrl
+    ? html`<p>${m.t('unsubscribe.leaveAllHint')}</p>
+  <button type="submit" name="all" value="1" class="secondary">${m.t('unsubscribe.leaveAll')}</button>`
+    : ''}
 </form>
-<p>${m.t('unsubscribe.eraseHint')} <a href="${action}/erase">${m.t('unsubscribe.eraseLink')}</a></p>`)
+${links.manageUrl ? html`<p><a href="${links.manageUrl}">${m.t('unsubscribe.manage')}</a></p>` : ''}
+<p>${m.t('unsubscribe.eraseHint')} <a href="${links.eraseUrl}">${m.t('unsubscribe.eraseLink')}</a></p>`)
 }
 
 /** The erasure's own step: what goes, what stays, that it cannot be undone; the button is a warning button. */
@@ -158,6 +200,40 @@ export function erasePage (ctx: PageContext, action: string, maskedEmail: string
   <button type="submit" class="warning">${m.t('erase.button')}</button>
 </form>
 <p><a href="${action}">${m.t('erase.cancel')}</a></p>`)
+}
+
+export interface ManagedList { slug: string, name: string, description: string | null, checked: boolean, waiting: boolean }
+
+/**
+ * The preference page: every list the subscriber may choose, ticked where they are on it; leave all; and a link to
+ * the step that deletes their data (`eraseUrl`).
+ */
+export function managePage (ctx: PageContext, action: string, lists: ManagedList[],
+  opts: { eraseUrl: string, saved?: boolean, error?: string }): string {
+  const { m } = ctx
+  const title = m.t('manage.title')
+  return layout(ctx, opts.error ? `${m.t('common.errorPrefix')} ${title}` : title, html`
+${opts.error ? errorSummary(ctx, { field: 'lists', message: opts.error }) : ''}
+${opts.saved ? html`<div class="notice" role="status"><p>${m.t('manage.saved')}</p></div>` : ''}
+<h1>${title}</h1>
+<p>${m.t('manage.intro')}</p>
+<form method="post" action="${action}">
+  <fieldset>
+    <legend>${m.t('manage.legend')}</legend>
+    <input type="hidden" name="lists_shown" value="1">
+    ${lists.map((l, i) => html`<div class="checkbox">
+      <input type="checkbox" name="lists" value="${l.slug}" id="${i === 0 ? 'lists' : `lists-${l.slug}`}"${l.checked ? html` checked` : ''}>
+      <label for="${i === 0 ? 'lists' : `lists-${l.slug}`}">${l.name}${l.waiting ? html` <span class="hint">${m.t('manage.waiting')}</span>` : ''}</label>
+      ${l.description ? html`<p class="hint">${l.description}</p>` : ''}
+    </div>`)}
+  </fieldset>
+  <button type="submit">${m.t('manage.save')}</button>
+</form>
+<form method="post" action="${action}">
+  <p>${m.t('manage.leaveAllHint')}</p>
+  <button type="submit" name="all" value="1" class="secondary">${m.t('manage.leaveAll')}</button>
+</form>
+<p>${m.t('unsubscribe.eraseHint')} <a href="${opts.eraseUrl}">${m.t('unsubscribe.eraseLink')}</a></p>`)
 }
 
 export function erasedPage (ctx: PageContext): string {

@@ -7,6 +7,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { errorPage } from '../pages/subscriber.js'
 import { pageContext, requestMessages } from '../pages/context.js'
 import { duration, messagesIn, type MessageKey } from '../messages/index.js'
+import { ListError } from '../domain/lists.js'
 import { ClientError, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
 import { RATE_LIMITED } from './rate-limits.js'
@@ -29,6 +30,7 @@ export default fp(async (app) => {
       const message = issue.message && m.has(issue.message) ? m.t(issue.message) : issue.message ?? m.t('api.checkField')
       return sendError(request, reply, 400, { error: 'invalid_field', message, field })
     }
+    if (err instanceof ListError) return sendError(request, reply, err.status, { error: err.code, message: err.message }, true)
     if (err instanceof ClientError) {
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
       // Its own words: what was refused and what to do (a 503 says why and when to come back).

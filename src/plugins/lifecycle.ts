@@ -4,11 +4,13 @@ import fp from 'fastify-plugin'
 import type { AppConfig } from '../app.js'
 import type { Database } from '../db/client.js'
 import { ensureConsentText } from '../domain/consent.js'
+import { Lists } from '../domain/lists.js'
 import type { PrivacyDeps } from '../domain/privacy.js'
 import type { Secrets } from '../domain/secrets.js'
 import { SignupWriter } from '../domain/signup-writer.js'
 import type { LifecycleDeps } from '../domain/subscribers.js'
 import { checkSuppressionKeys } from '../domain/suppression.js'
+import { UNNAMED_LIST } from '../mail/messages.js'
 import { backfillUnsubscribeSecrets } from '../domain/upgrade.js'
 
 export const secretsOf = (config: Pick<AppConfig, 'tokenSecret' | 'tokenSecretPrevious'>): Secrets =>
@@ -32,8 +34,10 @@ export default fp(async (app) => {
     consentTextVersions[lang] = await ensureConsentText(database, text)
   }
   const consentTextVersion = consentTextVersions.en
+  const lists = new Lists(database, { listName: config.listName ?? UNNAMED_LIST, consentTextVersion, welcomeEmail: config.welcomeEmail }, app.now)
   const lifecycle: LifecycleDeps = {
     database,
+    lists,
     now: app.now,
     messageIdDomain: app.mailSettings.fromDomain,
     confirmTtlHours: config.confirmTtlHours,
@@ -49,6 +53,7 @@ export default fp(async (app) => {
     warn
   }
   app.decorate('lifecycle', lifecycle)
+  app.decorate('lists', lists)
   app.decorate('privacy', { database, now: app.now, secrets })
   app.decorate('signups', new SignupWriter(lifecycle))
 }, { name: 'lifecycle', dependencies: ['database', 'mailer'] })
@@ -56,6 +61,7 @@ export default fp(async (app) => {
 declare module 'fastify' {
   interface FastifyInstance {
     lifecycle: LifecycleDeps
+    lists: Lists
     privacy: PrivacyDeps
     signups: SignupWriter
   }

@@ -17,13 +17,14 @@ export default fp(async (app) => {
     leaseSeconds: config.outboxLeaseSeconds,
     retryBaseMs: config.outboxRetryBaseMs,
     retryMaxMs: config.outboxRetryMaxMs,
-    maxAttempts: config.outboxMaxAttempts
+    maxAttempts: config.outboxMaxAttempts,
+    lists: app.lists
   }, app.now)
   app.decorate('outbox', worker)
   if (config.worker) app.addHook('onReady', async () => worker.start())
   // preClose: in-flight sends finish (or stay leased and are reclaimed) before the pool and database close.
   app.addHook('preClose', async () => worker.stop())
-}, { name: 'outbox', dependencies: ['database', 'mailer'] })
+}, { name: 'outbox', dependencies: ['database', 'mailer', 'lifecycle'] })
 
 declare module 'fastify' {
   interface FastifyInstance {

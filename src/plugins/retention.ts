@@ -2,6 +2,7 @@
 // with several instances the advisory lock lets one of them do it. PURGE_INTERVAL_MINUTES=0 turns it off.
 import fp from 'fastify-plugin'
 import { purge, type PurgeResult } from '../domain/retention.js'
+import { purgeWebhookLog } from '../webhooks/endpoints.js'
 
 export interface Retention {
   /** One purge now (also what the timer calls). */
@@ -18,6 +19,8 @@ export default fp(async (app) => {
   const retention: Retention = {
     async runOnce () {
       const result = await purge(app.database, app.now(), config.pendingRetentionDays)
+      const purged = await purgeWebhookLog(app.database, app.now(), config.webhookLogDays)
+      if (purged.deliveries > 0 || purged.events > 0) log.info({ ...purged, days: config.webhookLogDays }, 'purged the webhook log')
       if (!result.skipped && (result.deleted > 0 || result.tokensCleared > 0)) {
         log.info({ deleted: result.deleted, tokensCleared: result.tokensCleared, retentionDays: config.pendingRetentionDays },
           'purged unconfirmed sign-ups')

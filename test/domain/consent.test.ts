@@ -35,8 +35,8 @@ t.test('each sign-up points to the consent text version it was shown, and a chan
   const csv = csvRecords((await third.app.inject({ url: '/admin/subscribers.csv?status=all', headers: staff })).body)
   t.same(csv.map((r) => [r.email, r.consent_text_version]), [['ann@example.org', '1'], ['bob@example.org', '2'], ['cat@example.org', '1']])
   const header = (await third.app.inject({ url: '/admin/subscribers.csv?status=all', headers: staff })).body.split('\n')[0]
-  t.equal(header, 'email,name,status,source,signed_up_at,signup_ip,signup_user_agent,confirmed_at,confirm_ip,unsubscribed_at,unsubscribe_url,consent_text_version',
-    'the contract columns keep their places; the version is the trailing column')
+  t.equal(header, 'email,name,status,source,signed_up_at,signup_ip,signup_user_agent,confirmed_at,confirm_ip,unsubscribed_at,unsubscribe_url,consent_text_version,lists',
+    'the contract columns keep their places; the version and the lists follow them')
 
   const v2 = await third.app.inject({ url: '/admin/consent-texts/2', headers: staff })
   t.equal(v2.statusCode, 200)
@@ -86,7 +86,7 @@ t.test('the ledger records sign-up, confirmation, unsubscribe and resubscribe wi
     ['resubscribe', 'api', 'lightMyRequest']
   ])
   t.ok(events.every((e) => e.ip === '127.0.0.1' && e.subscriber_id !== null))
-  t.match(events[0].details, { consentTextVersion: 1, list: 'Policy Notes', source: 'footer', form: 'https://council.example' })
+  t.match(events[0].details, { consentTextVersion: 1, list: 'main', source: 'footer', form: 'https://council.example' })
   t.match(events[1].details, { consentTextVersion: 1 })
   t.notOk(JSON.stringify(events).includes('dee@'), 'no address in the ledger')
 })

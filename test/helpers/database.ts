@@ -1,7 +1,8 @@
 // A database of its own for each test, dropped at teardown. On PostgreSQL (DATABASE_URL set) it is a copy of a
 // template database migrated once per migrations content; on embedded PGlite, a copy of a migrated data directory.
 import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import type { Test } from 'tap'
@@ -93,7 +94,8 @@ function migratedPglite (): Promise<Blob> {
     const { PGlite } = await import('@electric-sql/pglite')
     const { drizzle } = await import('drizzle-orm/pglite')
     const { migrate: run } = await import('drizzle-orm/pglite/migrator')
-    const pg = await PGlite.create()
+    const { pgliteExtensions } = await import('../../src/db/pglite.js')
+    const pg = await PGlite.create({ extensions: await pgliteExtensions() })
     await run(drizzle(pg), { migrationsFolder })
     const dump = await pg.dumpDataDir('none')
     await pg.close()
@@ -114,4 +116,24 @@ export async function testDatabase (t: Pick<Test, 'teardown'>): Promise<{ databa
   const database = await openDatabase({ databaseUrl: url, poolSize: 5 })
   t.teardown(() => database.close())
   return { database, url }
+}
+
+/**
+ * A new PostgreSQL database (DATABASE_URL's server) migrated only up to the migration tagged `lastTag`: a database
+ * as an older release left it, to fill and then upgrade. Dropped at teardown.
+ */
+export async function databaseAt (t: Pick<Test, 'teardown'>, lastTag: string): Promise<string> {
+  const { url } = await createDatabase(t, process.env.DATABASE_URL!, { prefix: 'joinlist_upgrade' })
+  const dir = mkdtempSync(join(tmpdir(), 'joinlist-migrations-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  cpSync(migrationsFolder, dir, { recursive: true })
+  const journalFile = join(dir, 'meta', '_journal.json')
+  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { tag: string }[] }
+  journal.entries = journal.entries.slice(0, journal.entries.findIndex((e) => e.tag === lastTag) + 1)
+  writeFileSync(journalFile, JSON.stringify(journal))
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const { migrate: run } = await import('drizzle-orm/postgres-js/migrator')
+  const client = postgres(url, { max: 1, onnotice: () => {} })
+  try { await run(drizzle(client), { migrationsFolder: dir }) } finally { await client.end() }
+  return url
 }

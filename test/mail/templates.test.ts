@@ -50,11 +50,11 @@ t.test('a template without its link placeholder stops the process at start with 
 
 t.test('unknown placeholders, unescaped HTML values, a link in the subject, bad syntax and missing files are refused, naming the file', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
-    ['welcome.txt', 'Bye: {{unsubscribe_link}}', /welcome\.txt: unknown placeholder \{\{unsubscribe_link\}\}; this mail has \{\{list_name\}\}, \{\{name\}\}, \{\{unsubscribe_url\}\}, \{\{accent_color\}\}, \{\{logo_url\}\}$/],
+    ['welcome.txt', 'Bye: {{unsubscribe_link}}', /welcome\.txt: unknown placeholder \{\{unsubscribe_link\}\}; this mail has \{\{list_name\}\}, \{\{name\}\}, \{\{unsubscribe_url\}\}, \{\{manage_url\}\}, \{\{accent_color\}\}, \{\{logo_url\}\}$/],
     ['welcome.html', '<a href="{{unsubscribe_url}}">x</a> {{{name}}}', /welcome\.html: write \{\{name\}\}, not \{\{\{name\}\}\}/],
     ['confirmation.subject.txt', 'Confirm {{link}}', /confirmation\.subject\.txt: the subject must not contain \{\{link\}\}/],
     ['confirmation.txt', '{{#link}}Hi {{link}}', /confirmation\.txt: not a valid template \(Unclosed section "link"/],
-    ['confirmation.txt', 'Hi {{name}}: {{link}}', /confirmation\.txt: unknown placeholder \{\{name\}\}; this mail has \{\{list_name\}\}, \{\{link\}\}, \{\{ttl_hours\}\}, \{\{accent_color\}\}, \{\{logo_url\}\}$/],
+    ['confirmation.txt', 'Hi {{name}}: {{link}}', /confirmation\.txt: unknown placeholder \{\{name\}\}; this mail has \{\{list_name\}\}, \{\{link\}\}, \{\{ttl_hours\}\}, \{\{manage_url\}\}, \{\{accent_color\}\}, \{\{logo_url\}\}$/],
     ['welcome.txt', '{{> footer}} {{unsubscribe_url}}', /welcome\.txt: partials/],
     ['welcome.txt', '{{#unsubscribe_url}}only a section{{/unsubscribe_url}}', /welcome\.txt: must contain the \{\{unsubscribe_url\}\} placeholder/]
   ]

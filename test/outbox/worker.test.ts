@@ -40,7 +40,8 @@ function worker (t: Pick<Test, 'teardown'>, ctx: TestApp, database: Database, ma
     leaseSeconds: 60,
     retryBaseMs: 50,
     retryMaxMs: 100,
-    maxAttempts: 5
+    maxAttempts: 5,
+    lists: ctx.app.lists
   })
   w.start()
   return w
@@ -98,7 +99,7 @@ t.test('a failed outbox pass is logged and the next poll carries on', async (t) 
 t.test('a confirmation whose subscriber confirmed meanwhile is cancelled, not sent', async (t) => {
   const ctx = await buildTestApp(t, { WORKER: 'false' })
   await ctx.app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'quick@example.org' }) })
-  await ctx.database.rows(sql`UPDATE subscribers SET status = 'confirmed'`)
+  await ctx.database.rows(sql`UPDATE subscriptions SET status = 'confirmed'`)
   worker(t, ctx, ctx.database)
   await waitUntil(async () => (await statuses(ctx.database))[0].status === 'cancelled')
   t.equal(ctx.smtp.mails.length, 0)

@@ -6,11 +6,18 @@ import { ADMIN_TOKEN, buildTestApp, json, staff } from '../helpers/app.js'
 import { linkIn, pathOf } from '../helpers/mail.js'
 import { outboxIdle } from '../helpers/flow.js'
 
-t.test('the dashboard needs the staff credential, and a browser gets the Basic login prompt', async (t) => {
-  const { app } = await buildTestApp(t)
+t.test('the dashboard needs a staff credential: a browser gets the Basic prompt until staff accounts exist, then the login form', async (t) => {
+  const { app, database } = await buildTestApp(t)
+  const prompt = await app.inject({ url: '/admin', headers: { accept: 'text/html' } })
+  t.equal(prompt.statusCode, 401, 'only ADMIN_TOKEN so far: the browser asks for it')
+  t.match(prompt.headers['www-authenticate'], /^Basic realm="Joinlist staff"/)
+  await database.rows(sql`INSERT INTO staff_accounts (email, email_normalized, role, created_by) VALUES ('o@example.org', 'o@example.org', 'owner', 'test')`)
   const anonymous = await app.inject({ url: '/admin', headers: { accept: 'text/html' } })
-  t.equal(anonymous.statusCode, 401)
-  t.match(anonymous.headers['www-authenticate'], /^Basic realm="Joinlist staff"/)
+  t.equal(anonymous.statusCode, 303)
+  t.equal(anonymous.headers.location, '/admin/login?next=%2Fadmin')
+  const script = await app.inject({ url: '/admin' })
+  t.equal(script.statusCode, 401)
+  t.match(script.headers['www-authenticate'], /^Basic realm="Joinlist staff"/)
   const wrong = await app.inject({ url: '/admin', headers: { authorization: `Basic ${Buffer.from('staff:nope').toString('base64')}` } })
   t.equal(wrong.statusCode, 401)
   const basic = await app.inject({ url: '/admin', headers: { authorization: `Basic ${Buffer.from(`anyone:${ADMIN_TOKEN}`).toString('base64')}` } })

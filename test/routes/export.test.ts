@@ -218,13 +218,14 @@ t.test('the export is exactly the expected CSV: quoting, neutralised cells, ISO 
   const res = await app.inject({ url: '/admin/subscribers.csv?status=all', headers: staff })
   t.equal(res.statusCode, 200)
 
-  // consent_text_version is empty: these rows were stored without a consent text.
+  // consent_text_version is empty: these rows were stored without a consent text. lists: the one list's slug for
+  // a confirmed subscriber.
   const expected = [
-    'email,name,status,source,signed_up_at,signup_ip,signup_user_agent,confirmed_at,confirm_ip,unsubscribed_at,unsubscribe_url,consent_text_version',
-    `Jane.Doe@Example.org,Jane,confirmed,footer,2026-01-02T03:04:05.678Z,192.0.2.1,Mozilla/5.0 (X11; Linux x86_64),2026-01-03T00:00:00.001Z,2001:db8::1,,${unsubscribeUrl(ids[0])},`,
-    `'=cmd@example.org,"'=HYPERLINK(""http://evil.example"",""x"")",pending,'+source,2026-02-01T00:00:00.000Z,,'-ua,,,,${unsubscribeUrl(ids[1])},`,
-    `smith@example.org,"Smith, ""J""\nSr",unsubscribed,"",2026-03-01T12:00:00.500Z,198.51.100.7,'\tTab agent,2026-03-02T00:00:00.000Z,198.51.100.8,2026-03-03T23:59:59.999Z,${unsubscribeUrl(ids[2])},`,
-    `at@example.org,'@mention,pending,,2026-04-01T00:00:00.000Z,,"'\rcr",,,,${unsubscribeUrl(ids[3])},`,
+    'email,name,status,source,signed_up_at,signup_ip,signup_user_agent,confirmed_at,confirm_ip,unsubscribed_at,unsubscribe_url,consent_text_version,lists',
+    `Jane.Doe@Example.org,Jane,confirmed,footer,2026-01-02T03:04:05.678Z,192.0.2.1,Mozilla/5.0 (X11; Linux x86_64),2026-01-03T00:00:00.001Z,2001:db8::1,,${unsubscribeUrl(ids[0])},,main`,
+    `'=cmd@example.org,"'=HYPERLINK(""http://evil.example"",""x"")",pending,'+source,2026-02-01T00:00:00.000Z,,'-ua,,,,${unsubscribeUrl(ids[1])},,""`,
+    `smith@example.org,"Smith, ""J""\nSr",unsubscribed,"",2026-03-01T12:00:00.500Z,198.51.100.7,'\tTab agent,2026-03-02T00:00:00.000Z,198.51.100.8,2026-03-03T23:59:59.999Z,${unsubscribeUrl(ids[2])},,""`,
+    `at@example.org,'@mention,pending,,2026-04-01T00:00:00.000Z,,"'\rcr",,,,${unsubscribeUrl(ids[3])},,""`,
     ''
   ].join('\n')
   t.equal(res.body, expected)

@@ -21,15 +21,15 @@ t.test('a staff change posted from another website is refused, from this site or
   t.equal(read.statusCode, 403, 'reads too: an export writes an audit row, and staff data is not for other sites')
 })
 
-t.test('no staff route changes state on GET; staff changes are the erasure DELETE and the outbox retry POSTs', async (t) => {
+t.test('no staff route changes state on GET; staff changes are DELETEs, POSTs and PATCHes (console forms carry a CSRF token)', async (t) => {
   const { app, database } = await buildTestApp(t)
   await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'kept@example.org' }) })
   const routes = flatRoutes(app.printRoutes({ commonPrefix: false }))
   const admin = routes.filter((r) => r.path.startsWith('/admin'))
   t.ok(admin.length >= 4, admin.map((r) => `${r.path} (${r.methods.join(', ')})`).join('; '))
   const unsafe = admin.flatMap((r) => r.methods.filter((m) => m !== 'GET' && m !== 'HEAD').map((m) => `${m} ${r.path}`))
-  t.same(unsafe.filter((r) => !/^DELETE /.test(r) && !/^POST \/admin\/outbox\//.test(r)), [],
-    'state changes under /admin only by DELETE (erasure) and POST (outbox retries, refused cross-site): never GET')
+  t.same(unsafe.filter((r) => !/^(DELETE|POST|PATCH) /.test(r)), [],
+    'state changes under /admin only by DELETE, POST and PATCH (refused cross-site; with a session, only with a CSRF token): never GET')
   // Only the current state, not the audit ledger: reading personal data is itself recorded there.
   const snapshot = async () => JSON.stringify([
     await database.rows(sql`SELECT * FROM subscribers ORDER BY id`),

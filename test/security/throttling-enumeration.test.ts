@@ -103,7 +103,10 @@ t.test('latency of sign-ups per address state (printed, never asserted)', async 
         SELECT ${prefix} || i || '@example.org', ${prefix} || i || '@example.org', ${prefix} || i || '@example.org',
           ${status}::subscriber_status
         FROM generate_series(1, 50) AS i
-        RETURNING mailbox, status
+        RETURNING id, mailbox, status
+      ), subscribed AS (
+        INSERT INTO subscriptions (subscriber_id, list_id, status, signed_up_at)
+        SELECT id, (SELECT id FROM lists WHERE slug = 'main'), status, now() FROM made
       )
       INSERT INTO mailbox_throttle (mailbox, last_sent_at, day, sends)
       SELECT mailbox, now(), current_date, 1 FROM made WHERE status = 'pending'`)

@@ -1,17 +1,14 @@
 // TOKEN_SECRET never reaches PostgreSQL (a server logging its statements would hand it out), it can be rotated with
 // TOKEN_SECRET_PREVIOUS without breaking anything already handed out, and the upgrade keeps every unsubscribe link
 // already mailed working.
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createHmac } from 'node:crypto'
 import net, { type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
 import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
-import { migrationsFolder, openDatabase } from '../../src/db/client.js'
+import { openDatabase } from '../../src/db/client.js'
 import { buildTestApp, form, json, staff, TOKEN_SECRET } from '../helpers/app.js'
-import { testDatabase } from '../helpers/database.js'
+import { databaseAt, testDatabase } from '../helpers/database.js'
 import { csvRecords, exportRowOf, signUp, signUpAndConfirm } from '../helpers/flow.js'
 import { linkIn, pathOf } from '../helpers/mail.js'
 import { waitForMailTo } from '../helpers/smtp.js'
@@ -108,31 +105,6 @@ t.test('after TOKEN_SECRET changes, TOKEN_SECRET_PREVIOUS keeps old form stamps 
 })
 
 /** A database migrated only up to (and including) the migration named `lastTag`, as an older release left it. */
-async function databaseAt (t: Tap, lastTag: string): Promise<string> {
-  const { url } = await testDatabaseWithoutMigrations(t)
-  const dir = mkdtempSync(join(tmpdir(), 'joinlist-migrations-'))
-  cpSync(migrationsFolder, dir, { recursive: true })
-  const journalFile = join(dir, 'meta', '_journal.json')
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { tag: string }[] }
-  journal.entries = journal.entries.slice(0, journal.entries.findIndex((e) => e.tag === lastTag) + 1)
-  writeFileSync(journalFile, JSON.stringify(journal))
-  const { drizzle } = await import('drizzle-orm/postgres-js')
-  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-  const client = postgres(url, { max: 1, onnotice: () => {} })
-  try { await migrate(drizzle(client), { migrationsFolder: dir }) } finally { await client.end() }
-  return url
-}
-
-async function testDatabaseWithoutMigrations (t: Tap): Promise<{ url: string }> {
-  const admin = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} })
-  const name = `joinlist_upgrade_${process.pid}_${Math.random().toString(16).slice(2, 10)}`
-  await admin.unsafe(`CREATE DATABASE ${name}`)
-  t.teardown(async () => { await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await admin.end() })
-  const url = new URL(process.env.DATABASE_URL!)
-  url.pathname = `/${name}`
-  return { url: url.toString() }
-}
-
 t.test('upgrading keeps every unsubscribe link already mailed working, and a pending address keeps its cooldown', { skip: PG }, async (t) => {
   const url = await databaseAt(t, '0003_drop_subscriber_consent_text')
   const old = postgres(url, { max: 1, onnotice: () => {} })

@@ -4,6 +4,8 @@ import { dashboardStats } from '../../domain/stats.js'
 import { dashboardPage } from '../../pages/admin.js'
 import { staffPageContext } from '../../pages/context.js'
 import { sendHtml } from '../../http.js'
+import { consoleContext, consoleNav } from '../../pages/console/frame.js'
+import { csrfFor } from './subscribers.js'
 import { page, staffErrors, staffSecurity } from '../../openapi.js'
 
 export default async function dashboardRoutes (app: FastifyInstance) {
@@ -18,6 +20,6 @@ export default async function dashboardRoutes (app: FastifyInstance) {
   }, async (request, reply) => {
     const stats = await dashboardStats(app.database, app.now())
     reply.header('cache-control', 'no-store')
-    return sendHtml(reply, 200, dashboardPage(staffPageContext(request), stats))
+    return sendHtml(reply, 200, dashboardPage(staffPageContext(request), stats, consoleNav(consoleContext(request, csrfFor(request, reply)))))
   })
 }

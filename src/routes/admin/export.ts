@@ -25,7 +25,10 @@ const exportQuery = (now: () => Date) => z.object({
       return since
     }).optional(),
   // excel: a UTF-8 BOM and CRLF line ends, so Excel on Windows shows accented names right (Siân Llŷr).
-  format: z.enum(['rfc4180', 'excel'], { error: 'format must be rfc4180 or excel.' }).default('rfc4180')
+  format: z.enum(['rfc4180', 'excel'], { error: 'format must be rfc4180 or excel.' }).default('rfc4180'),
+  // Repeatable (?list=a&list=b): a row per subscription on these lists.
+  list: z.union([z.string().max(63), z.array(z.string().max(63)).max(50)], { error: 'list must be a list slug, such as list=weekly (repeatable).' })
+    .optional().transform((v) => v === undefined ? undefined : Array.isArray(v) ? v : [v])
 })
 
 /** Who did it, for the consent ledger: the staff member's label (never the secret), the channel, IP and browser. */
@@ -66,8 +69,8 @@ export default async function exportRoutes (fastify: FastifyInstance) {
       let copy
       try {
         // Every export is in the consent ledger: who, when, filters, and the row count.
-        const { status, since } = request.query
-        copy = await auditedExport(app.database, app.config.publicUrl, { status, since }, staffWho(request), app.now)
+        const { status, since, list } = request.query
+        copy = await auditedExport(app.database, app.config.publicUrl, { status, since, lists: list }, staffWho(request), app.now)
       } catch (err) {
         release()
         throw err

@@ -22,6 +22,7 @@ const consentTextBody = z.object({ version: z.number(), text: z.string(), sha256
 const accessBody = z.object({
   email: z.string(),
   subscriber: row.nullable(),
+  subscriptions: z.array(row),
   consentTexts: z.array(consentTextBody),
   events: z.array(row),
   outbox: z.array(row),

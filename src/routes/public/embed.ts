@@ -3,13 +3,16 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { sha256 } from '../../crypto.js'
-import { EMBED_CSS, embedPage } from '../../pages/embed.js'
-import { pageContext } from '../../pages/context.js'
-import { sendHtml } from '../../http.js'
+import { EMBED_CSS, embedPage, type EmbedLists } from '../../pages/embed.js'
+import { forList, pageContext, requestMessages } from '../../pages/context.js'
+import { ClientError, sendHtml } from '../../http.js'
 import { page } from '../../openapi.js'
 import { crossOrigin } from './index.js'
 
+// Served without its indentation and whole-line comments: every page that embeds the form loads it. (The file has
+// no template literals or multi-line strings, so only whitespace at the start of a line goes.)
 const EMBED_JS = readFileSync(new URL('../../../assets/embed.js', import.meta.url), 'utf8')
+  .replace(/^[ \t]*\/\/.*\n/gm, '').replace(/^[ \t]+/gm, '')
 const EMBED_ETAG = `"${sha256(EMBED_JS).toString('base64url').slice(0, 16)}"`
 const CSS_ETAG = `"${sha256(EMBED_CSS).toString('base64url').slice(0, 16)}"`
 
@@ -60,8 +63,22 @@ export default async function embedRoutes (app: FastifyInstance) {
     schema: {
       tags: ['embed'],
       summary: 'The copy-paste snippet for other websites',
-      description: '`?lang=cy` gives the snippet in Welsh. Shows no configuration: anyone may open it.',
-      response: { 200: page('The snippet') }
+      description: '`?lang=cy` gives the snippet in Welsh; `?list=<slug>`: a form that joins that list only. Without it, and with several lists, the form offers the public lists as checkboxes. Shows no configuration: anyone may open it.',
+      querystring: z.object({ list: z.string().max(63).optional(), lang: z.string().max(20).optional() }),
+      response: { 200: page('The snippet'), 404: page('No such list') }
     }
-  }, async (request, reply) => sendHtml(reply, 200, embedPage(pageContext(request), app.config.publicUrl)))
+  }, async (request, reply) => {
+    const offered = await app.lists.offered()
+    const { list: slug } = request.query as { list?: string }
+    const ctx = pageContext(request)
+    if (slug !== undefined) {
+      const list = offered.find((l) => l.slug === slug)
+      if (!list) throw new ClientError(404, 'not_found', requestMessages(request).t('api.notFound'))
+      return sendHtml(reply, 200, embedPage(forList(ctx, list), app.config.publicUrl, { list: list.slug }))
+    }
+    const lists: EmbedLists = offered.length > 1
+      ? { choice: offered.map((l) => ({ slug: l.slug, name: l.name, description: l.description })), chosen: offered.filter((l) => l.isDefault).map((l) => l.slug) }
+      : {}
+    return sendHtml(reply, 200, embedPage(ctx, app.config.publicUrl, lists))
+  })
 }

@@ -7,9 +7,10 @@ import { parseEmail } from '../../domain/email.js'
 import { SignupQueueFull } from '../../domain/signup-writer.js'
 import { suggestAddress } from '../../domain/typos.js'
 import { duration, type Messages } from '../../messages/index.js'
-import { signupPage, thanksPage, type SignupForm } from '../../pages/subscriber.js'
-import { cookieValue, languageOf, pageContext, requestMessages } from '../../pages/context.js'
+import { signupPage, thanksPage, type ListChoice, type SignupForm } from '../../pages/subscriber.js'
+import { cookieValue, forList, languageOf, pageContext, requestMessages } from '../../pages/context.js'
 import { seal, unseal } from '../../crypto.js'
+import type { List } from '../../domain/lists.js'
 import { ClientError, isFormPost, sendHtml } from '../../http.js'
 import { errorBody, errors, page, pageOrJson } from '../../openapi.js'
 import { routeLimit } from '../../plugins/rate-limits.js'
@@ -44,6 +45,12 @@ export const signupBody = z.object({
   checked: z.string().max(1).optional(),
   // JSON callers that can ask the visitor (embed.js) send suggest=1 to get "did you mean …?" before the sign-up.
   suggest: z.string().max(1).optional(),
+  // The lists to join, by slug: a JSON array, or repeated `lists` fields (checkboxes) in a form. None: the default lists.
+  lists: z.union([z.string().max(63), z.array(z.string().max(63)).max(50)],
+    { error: 'lists must be an array of list slugs (at most 50), such as ["weekly", "events"].' })
+    .optional().transform((v) => v === undefined ? undefined : Array.isArray(v) ? v : [v]),
+  // Sent by a form that showed the lists as checkboxes: ticking none is then a mistake to point out.
+  lists_shown: z.string().max(10).optional(),
   // Bot filters and the optional redirect. Any other field is ignored: zod strips unknown keys.
   [HONEYPOT_FIELD]: z.unknown().optional(),
   [STAMP_FIELD]: z.string().max(100).optional(),
@@ -58,7 +65,7 @@ export const acceptedBody = z.object({ status: z.literal('pending'), message: z.
  * `seal`) into a cookie for an hour. Not in the URL, where proxies and browser history would keep the address; set
  * only as the answer to the visitor's own sign-up, so it needs no consent (PECR's "strictly necessary" exemption).
  */
-interface ThanksState { email: string, name?: string, source?: string, back?: string }
+interface ThanksState { email: string, name?: string, source?: string, back?: string, lists?: string[] }
 const THANKS_MAX_AGE_MS = 60 * 60_000
 const THANKS_COOKIE = 'joinlist_thanks'
 
@@ -105,22 +112,23 @@ export default async function signupRoutes (fastify: FastifyInstance) {
   // A form post with a field to fix gets the form again, with the message next to the field (the GOV.UK error
   // summary pattern); everything else goes to the app's error handler.
   // A rate-limited form post keeps what was typed too (the limit is counted once the body is read).
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
     const limited = err.statusCode === 429
     if ((!hasZodFastifySchemaValidationErrors(err) && !limited) || !isFormPost(request)) throw err
     const m = requestMessages(request)
     const body = (request.body ?? {}) as Record<string, unknown>
     const text = (k: string) => typeof body[k] === 'string' ? body[k] as string : undefined
+    const asked = typeof body.lists === 'string' ? [body.lists] : Array.isArray(body.lists) ? body.lists.map(String) : undefined
     const typed: SignupForm = { email: text('email'), name: text('name'), source: text('source'), redirect: text('redirect') }
     if (limited) {
       const retryAfter = Number(reply.getHeader('retry-after')) || config.rateLimitWindowSeconds
-      return sendHtml(reply, 429, signupPage(pageContext(request), {
+      return sendHtml(reply, 429, await formPage(request, {
         ...typed, formStamp: formStamp(secrets, app.now()), error: { field: 'subscribe', message: m.t('signup.tooMany', { wait: duration(m, retryAfter) }) }
-      }))
+      }, asked))
     }
     const issue = (err as unknown as { validation: { instancePath: string, message?: string }[] }).validation[0]
     const field = issue.instancePath.replace(/^\//, '').split('/')[0] || 'email'
-    return sendHtml(reply, 400, signupPage(pageContext(request), { ...typed, error: { field, message: translated(m, issue.message) } }))
+    return sendHtml(reply, 400, await formPage(request, { ...typed, error: { field, message: translated(m, issue.message) } }, asked))
   })
 
   /** The page of an allowed site the form was on (Referer, else Origin), for a "back to …" link. */
@@ -130,6 +138,33 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     if (referer && allowed.includes(referer.origin)) return referer.href
     const origin = request.headers.origin
     return origin && allowed.includes(origin) ? `${origin}/` : undefined
+  }
+  const choiceOf = (l: List): ListChoice => ({ slug: l.slug, name: l.name, description: l.description, consentText: l.ownConsentText ?? undefined })
+
+  /**
+   * The sign-up page again, as the visitor sent it: the checkboxes they ticked when there are several lists, or the
+   * page of the one list they were joining.
+   */
+  async function formPage (request: FastifyRequest, form: SignupForm, asked: string[] | undefined): Promise<string> {
+    const ctx = pageContext(request)
+    const offered = await app.lists.offered()
+    // A form without the checkboxes that named one list was that list's own page.
+    const posted = request.method === 'POST' ? request.body as Record<string, unknown> | undefined : undefined
+    if (posted && !posted.lists_shown && asked?.length === 1) {
+      const one = offered.find((l) => l.slug === asked[0])
+      if (one && offered.length > 1) return signupPage(forList(ctx, one), { ...form, list: one.slug })
+    }
+    if (offered.length < 2) return signupPage(ctx, form)
+    return signupPage(ctx, { ...form, choice: { lists: offered.map(choiceOf), chosen: asked ?? [] } })
+  }
+
+  /** The lists a sign-up joins, or a 400 that names what to fix. */
+  async function chosenLists (request: FastifyRequest, body: z.infer<typeof signupBody>): Promise<List[]> {
+    const m = requestMessages(request)
+    if (body.lists_shown && !body.lists?.length) throw new ListsRefused(m.t('signup.listsNone'), body.lists)
+    const result = await app.lists.forSignup(body.lists)
+    if ('refused' in result) throw new ListsRefused(m.t('signup.listsRefused', { slugs: result.refused.join(', ') }), body.lists)
+    return result.lists
   }
 
   app.get('/', {
@@ -143,10 +178,30 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     const { source, again } = request.query as { source?: string, again?: string }
     // "Wrong address? Go back": the form again with what was typed.
     const previous = again === '1' ? thanksState(request) : undefined
-    return sendHtml(reply, 200, signupPage(pageContext(request), {
+    const defaults = (await app.lists.offered()).filter((l) => l.isDefault).map((l) => l.slug)
+    return sendHtml(reply, 200, await formPage(request, {
       email: previous?.email,
       name: previous?.name,
       source: previous?.source ?? (typeof source === 'string' ? source.slice(0, 64) : undefined),
+      formStamp: formStamp(secrets, app.now())
+    }, previous?.lists ?? defaults))
+  })
+
+  app.get('/l/:slug', {
+    schema: {
+      tags: ['pages'],
+      summary: 'The signup page of one list',
+      description: 'The form joins only this list. Hidden and archived lists have no page (404).',
+      params: z.object({ slug: z.string().max(63) }),
+      response: { 200: page('The signup form of one list'), 404: page('No such list') }
+    }
+  }, async (request, reply) => {
+    const list = (await app.lists.offered()).find((l) => l.slug === request.params.slug)
+    if (!list) throw new ClientError(404, 'not_found', requestMessages(request).t('api.notFound'))
+    const { source } = request.query as { source?: string }
+    return sendHtml(reply, 200, signupPage(forList(pageContext(request), list), {
+      list: list.slug,
+      source: typeof source === 'string' ? source.slice(0, 64) : undefined,
       formStamp: formStamp(secrets, app.now())
     }))
   })
@@ -197,6 +252,16 @@ export default async function signupRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { email, name, source } = request.body
     const m = requestMessages(request)
+    let lists: List[]
+    try {
+      lists = await chosenLists(request, request.body)
+    } catch (err) {
+      if (!(err instanceof ListsRefused)) throw err
+      if (!isFormPost(request)) throw new ClientError(400, 'invalid_lists', err.message)
+      return sendHtml(reply, 400, await formPage(request, {
+        email: email.email, name, source, redirect: request.body.redirect, formStamp: formStamp(secrets, app.now()), error: { field: 'lists', message: err.message }
+      }, err.asked))
+    }
     const asks = isFormPost(request) || request.body.suggest === '1'
     const suggestion = asks && !request.body.checked ? suggestAddress(email.email) : undefined
     if (suggestion && !isFormPost(request)) {
@@ -210,21 +275,21 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     }
     if (suggestion) {
       // Nothing is stored or sent yet: the visitor picks the address, and may keep their own spelling.
-      return sendHtml(reply, 200, signupPage(pageContext(request), {
+      return sendHtml(reply, 200, await formPage(request, {
         email: email.email, name, source, redirect: request.body.redirect, suggestion, formStamp: request.body[STAMP_FIELD]
-      }))
+      }, request.body.lists))
     }
     const bot = botReason(request.body)
     if (bot === 'form-stamp-too-fast' && isFormPost(request)) {
       // A person whose browser filled the form in and sent it at once: never dropped silently. They get the form
       // back as they typed it, with a fresh stamp, and pass by pressing the button; a blind bot does not.
-      return sendHtml(reply, 400, signupPage(pageContext(request), {
+      return sendHtml(reply, 400, await formPage(request, {
         email: email.email,
         name,
         source,
         formStamp: formStamp(secrets, app.now()),
         error: { field: 'subscribe', message: m.t('signup.tooFast') }
-      }))
+      }, request.body.lists))
     }
     if (bot) {
       // One line, no address: the same answer as a real sign-up, and nothing stored or sent.
@@ -239,7 +304,8 @@ export default async function signupRoutes (fastify: FastifyInstance) {
         ip: request.ip,
         userAgent: request.headers['user-agent']?.slice(0, 500),
         method: isFormPost(request) ? 'form' : 'api',
-        form: request.headers.origin?.slice(0, 200)
+        form: request.headers.origin?.slice(0, 200),
+        listIds: lists.map((l) => l.id)
       }).catch((err: unknown) => {
         if (err instanceof SignupQueueFull) throw new ClientError(503, 'overloaded', m.t('api.overloaded'), 5)
         throw err
@@ -250,11 +316,16 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     if (isFormPost(request)) {
       const target = safeRedirect(request.body.redirect, config.publicUrl, config.allowedRedirectOrigins)
       if (!target) {
-        const state: ThanksState = { email: email.email, name: name || undefined, source: source || undefined, back: formOrigin(request) }
+        const state: ThanksState = { email: email.email, name: name || undefined, source: source || undefined, back: formOrigin(request), lists: request.body.lists }
         reply.header('set-cookie', `${THANKS_COOKIE}=${seal(config.tokenSecret, state, app.now())}; Path=/; Max-Age=${THANKS_MAX_AGE_MS / 1000}; SameSite=Lax; HttpOnly${secure}`)
       }
       return reply.code(303).header('location', target ?? '/subscribe/thanks').send(null)
     }
     return reply.code(202).send({ status: 'pending' as const, message: m.t('api.accepted') })
   })
+}
+
+/** The lists a sign-up asked for cannot be joined (unknown, hidden, archived, or none ticked). */
+class ListsRefused extends Error {
+  constructor (message: string, readonly asked: string[] | undefined) { super(message) }
 }
