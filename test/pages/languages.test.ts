@@ -2,7 +2,7 @@
 // sign-up, and every later mail to that subscriber in it; JSON messages and validation errors too.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
-import { buildTestApp, form, json } from '../helpers/app.js'
+import { buildTestApp, form, json, staff } from '../helpers/app.js'
 import { waitForMailTo } from '../helpers/smtp.js'
 import { linkIn, pathOf } from '../helpers/mail.js'
 
@@ -95,4 +95,41 @@ t.test('the consent wording is in the page\'s language, and a sign-up records th
   const own = await buildTestApp(t, { CONSENT_TEXT: 'Yes, send me the newsletter.' })
   const page = await own.app.inject({ url: '/?lang=cy', headers: html })
   t.match(page.body, '<p class="consent">Yes, send me the newsletter.', 'CONSENT_TEXT is shown as set, in every language')
+})
+
+t.test('with several lists, the choice, the mails\' preference link, the preference page and a list\'s unsubscribe page are in Welsh', async (t) => {
+  const { app, smtp } = await buildTestApp(t, { FORM_MIN_SECONDS: '0' })
+  const created = await app.inject({ method: 'POST', url: '/admin/api/lists', headers: staff, payload: { slug: 'events', name: 'Event invitations' } })
+  t.equal(created.statusCode, 201)
+  const welsh = { ...html, 'accept-language': 'cy' }
+  const page = await app.inject({ url: '/', headers: welsh })
+  t.match(page.body, '<legend>Pa negeseuon e-bost hoffech chi eu cael?</legend>')
+  t.match(page.body, '<p class="hint" id="lists-hint">Dewiswch un neu fwy.</p>')
+
+  const none = await app.inject({ method: 'POST', url: '/subscribe', payload: 'email=none%40example.org&lists_shown=1', headers: { ...form({}).headers, ...welsh } })
+  t.equal(none.statusCode, 400)
+  t.match(none.body, 'Dewiswch o leiaf un rhestr i ymuno â hi.')
+
+  const posted = await app.inject({ method: 'POST', url: '/subscribe', payload: 'email=rhys%40example.org&lists_shown=1&lists=main&lists=events', headers: { ...form({}).headers, cookie: 'joinlist_lang=cy' } })
+  t.equal(posted.statusCode, 303)
+  const confirmation = await waitForMailTo(smtp, 'rhys@example.org')
+  t.match(confirmation.parsed.text, "Dewiswch pa rai o'n rhestrau rydych chi arnyn nhw:")
+  t.match(String(confirmation.parsed.html), "Dewiswch pa rai o'n rhestrau rydych chi arnyn nhw</a>")
+  const manage = pathOf(linkIn(confirmation, '/manage/'))
+  const token = manage.split('/')[2]
+
+  const prefs = await app.inject({ url: manage, headers: welsh })
+  t.equal(prefs.statusCode, 200)
+  t.match(prefs.body, '<h1>Eich tanysgrifiadau</h1>')
+  t.match(prefs.body, '<button type="submit" name="all" value="1" class="secondary">Gadael pob rhestr</button>')
+  t.match(prefs.body, `<a href="/unsubscribe/${token}/erase">Dad-danysgrifio a dileu fy nata</a>`, 'deleting is a step of its own')
+  const refused = await app.inject({ method: 'POST', url: manage, ...json({ lists: ['nope'] }), headers: { ...json({}).headers, 'accept-language': 'cy' } })
+  t.equal(refused.statusCode, 400)
+  t.match(refused.json().message, "Does dim modd ymuno â'r rhestrau hyn yma: nope.")
+
+  const leave = await app.inject({ url: `/unsubscribe/${token}?list=events&lang=cy`, headers: html })
+  t.match(leave.body, '<html lang="cy">', '?lang= is kept beside ?list=')
+  t.match(leave.body, 'o’r rhestr “Event invitations” at r***@example.org.')
+  t.match(leave.body, 'Gadael pob rhestr')
+  t.match(leave.body, `<a href="/manage/${token}">Dewis pa restrau rydych chi arnyn nhw</a>`)
 })
