@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Joinlist image: a build stage compiles the TypeScript with dev dependencies; the runtime stage holds only
-# production dependencies, the compiled dist/, the SQL migrations, the mail templates and embed.js, and runs as a non-root user.
+# production dependencies, the compiled dist/, the SQL migrations, the message catalogues and mail templates (locales/) and embed.js, and runs as a non-root user.
 # The current Node LTS; the code also runs on Node 20 (package.json engines).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -22,7 +22,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
-COPY templates ./templates
+COPY locales ./locales
 COPY assets ./assets
 # DATA_DIR holds the embedded database, local mailbox and generated token secret when no DATABASE_URL / SMTP_URL
 # is set; with PostgreSQL and SMTP it stays empty.

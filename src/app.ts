@@ -16,6 +16,7 @@ import outboxPlugin from './plugins/outbox.js'
 import retentionPlugin from './plugins/retention.js'
 import webhooksPlugin from './plugins/webhooks.js'
 import errorsPlugin from './plugins/errors.js'
+import languagePlugin from './plugins/language.js'
 import securityHeaders from './plugins/security-headers.js'
 import rateLimitsPlugin from './plugins/rate-limits.js'
 import staffAuthPlugin from './plugins/staff-auth.js'
@@ -87,6 +88,7 @@ export async function buildApp (config: AppConfig, deps: AppDeps = {}): Promise<
   })
   await app.register(swagger, { ...OPENAPI_INFO, transform: jsonSchemaTransform })
   await app.register(errorsPlugin)
+  await app.register(languagePlugin)
   await app.register(rateLimitsPlugin)
   await app.register(staffAuthPlugin)
   // Mailer first: it checks the mail templates and DKIM key, so a broken one stops the start before any connection.

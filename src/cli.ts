@@ -5,10 +5,11 @@ import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
 import type { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { sql } from 'drizzle-orm'
-import { ConfigError, loadConfig, resolveTokenSecret, type Config } from './config.js'
+import { ConfigError, loadConfig, loadDotEnv, resolveTokenSecret, type Config } from './config.js'
 import { migrate, openDatabase, type Database } from './db/client.js'
 import { DatabaseInUseError } from './db/embedded-lock.js'
 import { parseEmail } from './domain/email.js'
@@ -16,6 +17,7 @@ import { EXPORT_STATUSES, sinceOutOfRange, type ExportFilter, type ExportStatus 
 import { auditedExport, type Actor } from './domain/ledger.js'
 import { ensureConsentText } from './domain/consent.js'
 import { ListError, Lists, type NewList } from './domain/lists.js'
+import { UNNAMED_LIST } from './mail/messages.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
 import { staffCommand } from './staff-cli.js'
@@ -55,12 +57,58 @@ const USAGE = `Usage: npm run cli -- <command>
   staff add <email> --role owner|editor|viewer
                                             a staff account; prints its one-time link to set a password
 Tip: npm prints its own banner on stdout, so use --output FILE (or \`npm run --silent cli -- export > list.csv\`).
+\`npm run --silent cli -- <command> --help\` tells more about one command. Settings come from the environment, or
+from a .env file in the current folder when there is one.
 `
+
+/** `<command> --help`: what it does, its options and an example. */
+const COMMAND_HELP: Record<string, string> = {
+  show: `Usage: npm run --silent cli -- show <email>
+Prints everything held about the address as JSON (a subject access request), and records the access in the ledger.
+Exit code 1 when nothing is held about it.
+`,
+  erase: `Usage: npm run --silent cli -- erase <email>
+Unsubscribes the address and deletes everything held about it; only a keyed hash stays on the suppression list, so an
+import cannot add it back. Recorded in the ledger.
+`,
+  export: `Usage: npm run --silent cli -- export [--status S] [--since DATE] [--list SLUG]... [--output FILE]
+  --status S      ${EXPORT_STATUSES.join(', ')} (default confirmed)
+  --since DATE    only sign-ups from DATE on (ISO 8601, e.g. 2026-01-31)
+  --list SLUG     a row per subscription on that list (repeatable)
+  --output FILE   write into FILE, which appears only once the export is complete (-o for short)
+The same CSV as GET /admin/subscribers.csv, recorded in the ledger. Example:
+  npm run --silent cli -- export --status all --since 2026-01-01 --output list.csv
+`,
+  lists: `Usage: npm run --silent cli -- lists [add|rename|archive|reopen] ...
+  lists                                  the lists, as JSON
+  lists add <slug> <name> [--hidden] [--default] [--description TEXT]
+                                         a new list (slug: lower-case letters, digits, hyphens)
+  lists rename <slug> <name>             rename a list
+  lists archive|reopen <slug>            close a list to sign-ups (its subscriptions are kept), or open it again
+`,
+  staff: `Usage: npm run --silent cli -- staff add <email> --role owner|editor|viewer
+Adds a staff account and prints its one-time link to set a password.
+`,
+  purge: `Usage: npm run --silent cli -- purge
+Deletes unconfirmed sign-ups older than PENDING_RETENTION_DAYS now, as the server does every PURGE_INTERVAL_MINUTES.
+`
+}
+
+/** The help text asked for with `--help`/`-h` (or `help [command]`), or undefined when none was asked for. */
+function helpWanted (argv: string[]): string | undefined {
+  const { values, positionals } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, strict: false, allowPositionals: true })
+  if (!values.help && positionals[0] !== 'help') return undefined
+  const command = positionals[0] === 'help' ? positionals[1] : positionals[0]
+  return command && Object.hasOwn(COMMAND_HELP, command) ? COMMAND_HELP[command] : USAGE
+}
 
 class UsageError extends Error {}
 
 /** Runs one command; returns the process exit code (0 ok, 1 not found or failed, 2 usage). */
 export async function runCli (argv: string[], ctx: CliContext): Promise<number> {
+  // Help needs no database: it is answered before one is opened.
+  const help = helpWanted(argv)
+  if (help) { ctx.stdout.write(help); return 0 }
   const { database } = ctx
   if (!database) return await withDatabase(argv, ctx)
   const now = ctx.now ?? (() => new Date())
@@ -146,7 +194,7 @@ async function withDatabase (argv: string[], ctx: CliContext): Promise<number> {
 /** `lists …`: the same functions as /admin/api/lists. */
 async function listsCommand (ctx: CliContext, database: Database, args: string[], now: () => Date): Promise<number> {
   const lists = new Lists(database, {
-    listName: ctx.config.listName,
+    listName: ctx.config.listName ?? UNNAMED_LIST,
     consentTextVersion: await ensureConsentText(database, ctx.config.consentText),
     welcomeEmail: ctx.config.welcomeEmail
   }, now)
@@ -189,17 +237,35 @@ function emailArg (args: string[]): string {
 }
 
 function exportOptions (args: string[], now: Date): { filter: ExportFilter, output?: string } {
-  const filter: ExportFilter = { status: 'confirmed' }
-  let output: string | undefined
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, value] = [args[i], args[i + 1]]
-    if (flag === '--status' && (EXPORT_STATUSES as readonly string[]).includes(value)) filter.status = value as ExportStatus
-    else if (flag === '--since' && value && !Number.isNaN(Date.parse(value))) filter.since = sinceArg(value, now)
-    else if (flag === '--list' && value) filter.lists = [...filter.lists ?? [], value]
-    else if ((flag === '--output' || flag === '-o') && value) output = value
-    else throw new UsageError(`Bad export option: ${[flag, value].filter(Boolean).join(' ')}`)
+  let values: { status?: string, since?: string, list?: string[], output?: string }
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        status: { type: 'string' },
+        since: { type: 'string' },
+        list: { type: 'string', multiple: true },
+        output: { type: 'string', short: 'o' }
+      },
+      allowPositionals: false
+    }))
+  } catch (err) {
+    throw new UsageError(`Bad export option: ${(err as Error).message}`)
   }
-  return { filter, output }
+  const filter: ExportFilter = { status: 'confirmed' }
+  if (values.status !== undefined) {
+    if (!(EXPORT_STATUSES as readonly string[]).includes(values.status)) throw new UsageError(`Bad export option: --status ${values.status}`)
+    filter.status = values.status as ExportStatus
+  }
+  if (values.since !== undefined) {
+    if (Number.isNaN(Date.parse(values.since))) throw new UsageError(`Bad export option: --since ${values.since}`)
+    filter.since = sinceArg(values.since, now)
+  }
+  for (const list of values.list ?? []) {
+    if (!list) throw new UsageError('Bad export option: --list needs a slug')
+    filter.lists = [...filter.lists ?? [], list]
+  }
+  return { filter, output: values.output || undefined }
 }
 
 function sinceArg (value: string, now: Date): Date {
@@ -279,6 +345,7 @@ async function writeExport (ctx: OpenContext, sink: Writable, filter: ExportFilt
 async function main (): Promise<number> {
   let config: Config
   try {
+    loadDotEnv()
     config = loadConfig()
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err

@@ -1,6 +1,6 @@
 // Configuration: parsed once from the environment; a bad value stops the process with one line naming it.
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -64,7 +64,8 @@ const envSchema = z.object({
   // catcher that offers no TLS (src/mail/transport.ts).
   SMTP_REQUIRE_TLS: bool.default(true),
   MAIL_FROM: z.string().min(3).optional(),
-  LIST_NAME: z.string().min(1).max(100).default('Our mailing list'),
+  // Unset: each page and mail uses its language's default name ("Mailing list"), and the start logs a warning.
+  LIST_NAME: z.string().min(1).max(100).optional(),
   ADMIN_TOKEN: secret.optional(),
   METRICS_TOKEN: secret.optional(),
   TOKEN_SECRET: secret.optional(),
@@ -158,15 +159,32 @@ const configSchema = envSchema.transform((e, ctx) => {
   }
   const config = Object.fromEntries(Object.entries(e).map(([k, v]) => [camel(k), v])) as CamelKeys<typeof e>
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
+  const consentTexts = Object.fromEntries(Object.values(LANGUAGES).map((m) => [m.lang,
+    e.CONSENT_TEXT ?? m.t('consent.default', { list: e.LIST_NAME ?? m.t('consent.unnamedList') })]))
   return {
     ...config,
     publicUrl,
-    mailFrom: e.MAIL_FROM ?? `${e.LIST_NAME} <no-reply@${new URL(publicUrl).hostname}>`,
-    consentText: e.CONSENT_TEXT ?? `I agree to receive emails from ${e.LIST_NAME}. I can unsubscribe at any time with the link in every email.`
+    mailFrom: e.MAIL_FROM ?? `${e.LIST_NAME ?? 'Mailing list'} <no-reply@${new URL(publicUrl).hostname}>`,
+    consentText: consentTexts.en,
+    // The wording next to the form in each language: CONSENT_TEXT in all of them when set (the operator's own
+    // words), else each catalogue's default. Each distinct text is stored as a consent version.
+    consentTexts
   }
 })
 
 export type Env = Record<string, string | undefined>
+
+/**
+ * Reads `.env` from the current folder into the environment when there is one (`npm start`, `npm run dev` and the
+ * CLI call it first); a variable already set in the environment wins over the file. No file, no message.
+ */
+export function loadDotEnv (file = '.env'): boolean {
+  if (!existsSync(file)) return false
+  const before = { ...process.env }
+  process.loadEnvFile(file)
+  Object.assign(process.env, before)
+  return true
+}
 export type Config = z.output<typeof configSchema>
 
 export class ConfigError extends Error {}

@@ -1,5 +1,6 @@
 // `npm run cli -- import <file.csv> --list <slug> [--dry-run] [--send-confirmations] [--per-minute N]`: the same
 // import as POST /admin/api/imports (src/domain/import.ts), with a progress bar when run on a terminal.
+import { UNNAMED_LIST } from './mail/messages.js'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
@@ -43,7 +44,7 @@ export async function importCommand (ctx: ImportCliContext, args: string[], who:
   }
   const { config, database } = ctx
   const lists = new Lists(database, {
-    listName: config.listName,
+    listName: config.listName ?? UNNAMED_LIST,
     consentTextVersion: await ensureConsentText(database, config.consentText),
     welcomeEmail: config.welcomeEmail
   }, now)

@@ -1,7 +1,8 @@
 // `npm run migrate`: applies the migrations alone and exits.
-import { loadConfig } from './config.js'
+import { loadConfig, loadDotEnv } from './config.js'
 import { migrate, openDatabase } from './db/client.js'
 
+loadDotEnv()
 const config = loadConfig()
 const opts = { databaseUrl: config.databaseUrl, dataDir: config.dataDir }
 const database = config.databaseUrl ? undefined : await openDatabase(opts)

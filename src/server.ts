@@ -2,11 +2,12 @@
 // requests in flight finish, the outbox worker hands back what it has not started, and the database closes last.
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, resolveTokenSecret } from './config.js'
+import { ConfigError, loadConfig, loadDotEnv, resolveTokenSecret } from './config.js'
 
 async function main () {
   let config
   try {
+    loadDotEnv()
     config = loadConfig()
   } catch (err) {
     if (err instanceof ConfigError) {

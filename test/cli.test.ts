@@ -8,6 +8,7 @@ import { buildTestApp, json, staff, testConfig, TOKEN_SECRET } from './helpers/a
 import { testDatabase } from './helpers/database.js'
 import { csvRecords } from './helpers/flow.js'
 import { runCli } from '../src/cli.js'
+import { loadDotEnv } from '../src/config.js'
 import { isSuppressed } from '../src/domain/suppression.js'
 
 function capture (tty = false) {
@@ -110,6 +111,38 @@ t.test('an export that fails leaves the earlier file as it was and no partial fi
   await t.rejects(runCli(['export', '--output', join(dir, 'list.csv')], { database, config, stdout: capture().stream, stderr: capture().stream }))
   t.same(readdirSync(dir), ['list.csv'])
   t.equal(readFileSync(join(dir, 'list.csv'), 'utf8'), 'yesterday\'s list\n')
+})
+
+t.test('--help prints the usage, and <command> --help that command\'s, without opening a database', async (t) => {
+  const config = testConfig()
+  const run = async (argv: string[]) => {
+    const out = capture()
+    const err = capture()
+    // No database in the context and none configured: help must not need one.
+    const code = await runCli(argv, { config: { ...config, databaseUrl: 'postgres://nobody@127.0.0.1:1/none' }, stdout: out.stream, stderr: err.stream })
+    return { code, out: out.text(), err: err.text() }
+  }
+  for (const argv of [['--help'], ['-h'], ['help']]) {
+    const r = await run(argv)
+    t.equal(r.code, 0)
+    t.match(r.out, /^Usage: npm run cli -- <command>/)
+    t.match(r.out, /<command> --help/)
+  }
+  const exportHelp = await run(['export', '--help'])
+  t.equal(exportHelp.code, 0)
+  t.match(exportHelp.out, /^Usage: npm run --silent cli -- export \[--status S\]/)
+  t.match(exportHelp.out, '--output FILE')
+  t.match((await run(['help', 'erase'])).out, /^Usage: npm run --silent cli -- erase <email>/)
+})
+
+t.test('.env is read when present, and the environment wins over it', async (t) => {
+  const dir = t.testdir({ '.env': 'JOINLIST_TEST_FROM_FILE=file\nJOINLIST_TEST_BOTH=file\n' })
+  process.env.JOINLIST_TEST_BOTH = 'environment'
+  t.teardown(() => { delete process.env.JOINLIST_TEST_FROM_FILE; delete process.env.JOINLIST_TEST_BOTH })
+  t.equal(loadDotEnv(join(dir, 'missing.env')), false, 'no file: nothing happens')
+  t.equal(loadDotEnv(join(dir, '.env')), true)
+  t.equal(process.env.JOINLIST_TEST_FROM_FILE, 'file')
+  t.equal(process.env.JOINLIST_TEST_BOTH, 'environment')
 })
 
 t.test('the CLI adds, renames and archives lists, and exports one list', async (t) => {

@@ -50,8 +50,8 @@ t.test('with nothing set, the defaults run embedded on localhost:3000', async (t
     databaseUrl: undefined,
     dataDir: './data',
     smtpUrl: undefined,
-    listName: 'Our mailing list',
-    mailFrom: 'Our mailing list <no-reply@localhost>',
+    listName: undefined,
+    mailFrom: 'Mailing list <no-reply@localhost>',
     adminToken: undefined,
     tokenSecret: undefined,
     confirmTtlHours: 72,
@@ -61,7 +61,7 @@ t.test('with nothing set, the defaults run embedded on localhost:3000', async (t
     exportConcurrency: 2,
     exportIdleTimeoutSeconds: 20
   })
-  t.match(c.consentText, /Our mailing list/)
+  t.match(c.consentText, /^I agree to receive emails from this list\./)
   t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080', 'PUBLIC_URL follows PORT by default')
 })
 

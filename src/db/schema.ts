@@ -57,6 +57,9 @@ export const subscribers = pgTable('subscribers', {
   // throttled per mailbox, so sub-addresses cannot bomb one inbox.
   mailbox: text('mailbox').notNull(),
   name: text('name'),
+  // The language of the pages the subscriber signed up on (a locales/ folder name): every mail to them is in it.
+  // NULL for rows from before it was stored: English.
+  language: text('language'),
   // A summary of the subscriptions, kept by a trigger on them: confirmed if any is, else pending if any is, else
   // unsubscribed. Each list's own status and consent evidence are in subscriptions.
   status: subscriberStatus('status').notNull().default('pending'),

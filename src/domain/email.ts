@@ -7,7 +7,8 @@ import { CONTROL_CHARS } from '../text.js'
 
 export type EmailResult =
   | { ok: true, email: string, normalized: string }
-  | { ok: false, message: string }
+  /** `key`: the message's catalogue key under `validation.` (locales/<lang>/messages.json), for the visitor's language. */
+  | { ok: false, key: string, message: string }
 
 // RFC 5322 atext, dot-separated, no leading, trailing or double dots.
 const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -15,33 +16,33 @@ const LOCAL_PART = new RegExp(`^${ATOM}(\\.${ATOM})*$`)
 // RFC 1035/5890 label: letters, digits, hyphens; not starting or ending with a hyphen.
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 
-const fail = (message: string): EmailResult => ({ ok: false, message })
+const fail = (key: string, message: string): EmailResult => ({ ok: false, key, message })
 
 export function parseEmail (input: string): EmailResult {
   // Control characters are refused before any trimming: a trailing CR/LF is an injection attempt, not a typo
   // (header injection). Only plain spaces around a pasted address are forgiven.
-  if (CONTROL_CHARS.test(input)) return fail('The email address contains a control character (such as a line break).')
+  if (CONTROL_CHARS.test(input)) return fail('emailControl', 'The email address contains a control character (such as a line break).')
   const email = input.replace(/^ +| +$/g, '')
-  if (email === '') return fail('Enter your email address.')
+  if (email === '') return fail('emailMissing', 'Enter your email address.')
   // Lengths are checked apart from syntax (RFC 5321 §4.5.3.1; RFC 3696 erratum 1690).
-  if (email.length > 254) return fail('The email address is too long (at most 254 characters).')
+  if (email.length > 254) return fail('emailTooLong', 'The email address is too long (at most 254 characters).')
   const at = email.lastIndexOf('@')
-  if (at < 0) return fail('Enter an email address like name@example.com (it needs an @).')
+  if (at < 0) return fail('emailNoAt', 'Enter an email address like name@example.com (it needs an @).')
   const local = email.slice(0, at)
   const domain = email.slice(at + 1)
-  if (local === '') return fail('Enter the part before the @ in the email address.')
-  if (domain === '') return fail('Enter the part after the @ in the email address, such as example.com.')
-  if (Buffer.byteLength(local) > 64) return fail('The part before the @ is too long (at most 64 characters).')
+  if (local === '') return fail('emailNoLocal', 'Enter the part before the @ in the email address.')
+  if (domain === '') return fail('emailNoDomain', 'Enter the part after the @ in the email address, such as example.com.')
+  if (Buffer.byteLength(local) > 64) return fail('emailLocalTooLong', 'The part before the @ is too long (at most 64 characters).')
   // eslint-disable-next-line no-control-regex -- the range is "anything outside ASCII", not a control character
   if (/[^\x00-\x7f]/.test(local)) {
-    return fail('Addresses with letters outside A–Z before the @ are not supported: use another address.')
+    return fail('emailLocalNotAscii', 'Addresses with letters outside A–Z before the @ are not supported: use another address.')
   }
   if (!LOCAL_PART.test(local)) {
-    return fail('The part before the @ contains a character or dot that is not allowed in an email address.')
+    return fail('emailLocalInvalid', 'The part before the @ contains a character or dot that is not allowed in an email address.')
   }
   const asciiDomain = toAsciiDomain(domain)
-  if (!asciiDomain) return fail('The part after the @ is not a valid domain, such as example.com.')
-  if (local.length + 1 + asciiDomain.length > 254) return fail('The email address is too long (at most 254 characters).')
+  if (!asciiDomain) return fail('emailDomainInvalid', 'The part after the @ is not a valid domain, such as example.com.')
+  if (local.length + 1 + asciiDomain.length > 254) return fail('emailTooLong', 'The email address is too long (at most 254 characters).')
   // An IDN is stored and mailed in its ASCII form (A-label, RFC 5890): not every SMTP server takes a UTF-8 domain.
   const stored = domain === asciiDomain || domain.toLowerCase() === asciiDomain ? email : `${local}@${asciiDomain}`
   return { ok: true, email: stored, normalized: `${local}@${asciiDomain}`.toLowerCase() }

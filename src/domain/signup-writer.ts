@@ -12,8 +12,8 @@ import { newConfirmToken } from './tokens.js'
 const SIGNUP_SQL = `
   WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(email text, email_normalized text, mailbox text, domain text,
-      name text, source text, ip inet, user_agent text, method text, form text, token_hash text, token text,
-      message_id text, lists text)
+      name text, language text, source text, ip inet, user_agent text, method text, form text, token_hash text,
+      token text, message_id text, lists text, consent_text_version int)
   ), mailbox_ok AS (
     -- At most one confirmation mail per mailbox per cooldown, and a daily cap, whatever address or list was asked for.
     -- The throttle tables are probed by key per sign-up (a subquery, not a join): planned as a join, against the
@@ -37,14 +37,15 @@ const SIGNUP_SQL = `
         SELECT 1 FROM subscribers s JOIN subscriptions p ON p.subscriber_id = s.id
         WHERE s.email_normalized = a.email_normalized AND p.list_id = l.id AND p.status = 'confirmed'))
   ), upsert AS (
-    INSERT INTO subscribers AS s (email, email_normalized, mailbox, name, source, signed_up_at, signup_ip,
+    INSERT INTO subscribers AS s (email, email_normalized, mailbox, name, language, source, signed_up_at, signup_ip,
       signup_user_agent, consent_text_version, confirm_token_hash, confirm_token_expires_at, created_at, updated_at)
     -- In address order, so two batches that share addresses lock their rows in the same order (no deadlock).
-    SELECT email, email_normalized, mailbox, name, source, $2::timestamptz, ip, user_agent, $6::int, token_hash,
+    SELECT email, email_normalized, mailbox, name, language, source, $2::timestamptz, ip, user_agent,
+      coalesce(consent_text_version, $6::int), token_hash,
       $3::timestamptz, $2::timestamptz, $2::timestamptz
     FROM wanted ORDER BY email_normalized
     ON CONFLICT (email_normalized) DO UPDATE SET
-      email = excluded.email, name = excluded.name, source = excluded.source,
+      email = excluded.email, name = excluded.name, language = excluded.language, source = excluded.source,
       signed_up_at = excluded.signed_up_at, signup_ip = excluded.signup_ip,
       signup_user_agent = excluded.signup_user_agent, consent_text_version = excluded.consent_text_version,
       confirm_token_hash = excluded.confirm_token_hash, confirm_token_expires_at = excluded.confirm_token_expires_at,
@@ -55,7 +56,7 @@ const SIGNUP_SQL = `
     -- left before keeps its status (nothing is sent to it) until the new confirmation.
     INSERT INTO subscriptions AS p (subscriber_id, list_id, status, signed_up_at, signup_ip, signup_user_agent,
       consent_text_version, updated_at)
-    SELECT u.id, l.id, 'pending', $2::timestamptz, i.ip, i.user_agent, coalesce(l.consent_text_version, $6::int),
+    SELECT u.id, l.id, 'pending', $2::timestamptz, i.ip, i.user_agent, coalesce(l.consent_text_version, i.consent_text_version, $6::int),
       $2::timestamptz
     FROM upsert u JOIN input i USING (email_normalized)
     JOIN lists l ON l.id = ANY(string_to_array(i.lists, ',')::int[])
@@ -198,6 +199,7 @@ export class SignupWriter {
         mailbox: wellFormed(mailboxOf(input.emailNormalized)),
         domain: deps.confirmDomainHourlyCap > 0 ? wellFormed(cappedDomain(input.emailNormalized)) : null,
         name: wellFormed(input.name),
+        language: input.language ?? null,
         source: wellFormed(input.source),
         ip: inetOf(input.ip),
         user_agent: wellFormed(input.userAgent),
@@ -206,7 +208,9 @@ export class SignupWriter {
         token_hash: hash,
         token,
         message_id: newMessageId(deps.messageIdDomain),
-        lists: (input.listIds?.length ? input.listIds : defaultIds).join(',')
+        lists: (input.listIds?.length ? input.listIds : defaultIds).join(','),
+        // The consent wording of the page's language (the one the visitor read), for lists without their own.
+        consent_text_version: (input.language && deps.consentTextVersions?.[input.language]) || deps.consentTextVersion
       }
     })
     const [result] = await deps.database.query<{ capped: string | null }>(SIGNUP_SQL, [

@@ -25,8 +25,10 @@ export interface LifecycleDeps {
   signupQueueMax: number
   welcomeEmail: boolean
   listName: string
-  /** consent_texts.version of the configured CONSENT_TEXT (registered at start, see consent.ts). */
+  /** consent_texts.version of the English consent text (registered at start, see consent.ts). */
   consentTextVersion: number
+  /** The same per language: a sign-up records the version its page showed. */
+  consentTextVersions?: Record<string, number>
   /** TOKEN_SECRET (and the previous one while it is being replaced), for suppression hashes computed in Node. */
   secrets: Secrets
   /** The lists, cached. */
@@ -39,6 +41,8 @@ export interface SignupInput {
   email: string
   emailNormalized: string
   name?: string
+  /** The language of the sign-up's pages (a shipped catalogue): its mails are written in it. */
+  language?: string
   source?: string
   ip?: string
   userAgent?: string
@@ -235,14 +239,33 @@ export async function setSubscriptions (deps: LifecycleDeps, publicId: string, l
   return rows.length > 0
 }
 
+/** Who a genuine link belongs to, as far as its page needs to know: their address (masked on the page) and state. */
+export interface LinkOwner { publicId: string, email: string, status: string }
+
 /**
- * The public id an unsubscribe token belongs to, if the token is genuine: its secret is the one stored for that
- * subscriber (compared in constant time). One lookup by public id; nothing secret is sent to the database.
+ * Whose an unsubscribe token is, if the token is genuine: its secret is the one stored for that subscriber (compared
+ * in constant time). One lookup by public id; nothing secret is sent to the database.
  */
-export async function verifyUnsubscribeToken (database: Database, token: string): Promise<string | undefined> {
+export async function verifyUnsubscribeToken (database: Database, token: string): Promise<LinkOwner | undefined> {
   const parts = parseUnsubscribeToken(token)
   if (!parts) return undefined
-  const [row] = await database.query<{ unsubscribe_secret: string | null }>(
-    'SELECT unsubscribe_secret FROM subscribers WHERE public_id = $1', [parts.publicId])
-  return row && secretMatches(parts.secret, row.unsubscribe_secret) ? parts.publicId : undefined
+  const [row] = await database.query<{ unsubscribe_secret: string | null, email: string, status: string }>(
+    'SELECT unsubscribe_secret, email, status FROM subscribers WHERE public_id = $1', [parts.publicId])
+  return row && secretMatches(parts.secret, row.unsubscribe_secret)
+    ? { publicId: parts.publicId, email: row.email, status: row.status }
+    : undefined
+}
+
+/** What a confirmation link stands for now, without changing anything (its GET page): unknown, expired, pending or done. */
+export async function confirmationLinkState (deps: Pick<LifecycleDeps, 'database' | 'now'>, token: string):
+Promise<{ state: 'pending' | 'expired' | 'confirmed', email: string } | undefined> {
+  // As confirm() decides: a link is done when nothing waits for it, whatever lists the subscriber is on.
+  const [row] = await deps.database.rows<{ email: string, status: string, live: boolean, awaiting: boolean }>(sql`
+    SELECT s.email, s.status, s.confirm_token_expires_at > ${deps.now().toISOString()} AS live,
+      EXISTS (SELECT 1 FROM subscriptions p WHERE p.subscriber_id = s.id AND ${sql.raw(AWAITING)}) AS awaiting
+    FROM subscribers s WHERE s.confirm_token_hash = ${hashToken(token)}`)
+  if (!row) return undefined
+  if (row.awaiting) return { state: row.live ? 'pending' : 'expired', email: row.email }
+  if (row.status === 'confirmed') return { state: 'confirmed', email: row.email }
+  return { state: row.live ? 'pending' : 'expired', email: row.email }
 }

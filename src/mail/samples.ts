@@ -9,9 +9,11 @@ export const MAIL_KIND_NAMES = Object.keys(MAIL_KINDS) as MailKind[]
 export const isMailKind = (v: string): v is MailKind => Object.hasOwn(MAIL_KINDS, v)
 
 /** One mail as it would go out, with sample data that looks like a real subscriber's (links are not live). */
-export function sampleMail (settings: MailSettings, kind: MailKind, opts: { publicUrl: string, confirmTtlHours: number }): Mail.Options {
+export function sampleMail (settings: MailSettings, kind: MailKind,
+  opts: { publicUrl: string, confirmTtlHours: number, language?: string }): Mail.Options {
   const ctx = {
     ...settings,
+    language: opts.language,
     to: { address: 'jane.doe@example.org', name: 'Jane Doe' },
     messageId: `<sample-${randomBytes(8).toString('hex')}@${settings.fromDomain}>`
   }

@@ -1,20 +1,20 @@
 // Mail templates staff can edit: Mustache files (subject, text, HTML) per mail, checked once at start.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import escapeHtml from 'escape-html'
 import Mustache from 'mustache'
 import { oneLine } from '../text.js'
 
-/** The templates shipped with Joinlist (the package's templates/ folder, from src/mail or dist/mail alike). */
-export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url))
+/** The English templates shipped with Joinlist (each language's are in locales/<lang>/mail/). */
+export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../locales/en/mail/', import.meta.url))
 
 /** Each mail, the placeholders it may use, and the one its body must contain (the reason the mail exists). */
 export const MAIL_KINDS = {
   // No {{name}}: the confirmation mail goes to an unconfirmed address (src/mail/messages.ts says why).
   // manage_url: the preference page, set only when there are several lists.
-  confirmation: { allowed: ['list_name', 'link', 'ttl_hours', 'manage_url'], required: 'link' },
-  welcome: { allowed: ['list_name', 'name', 'unsubscribe_url', 'manage_url'], required: 'unsubscribe_url' }
+  confirmation: { allowed: ['list_name', 'link', 'ttl_hours', 'manage_url', 'accent_color', 'logo_url'], required: 'link' },
+  welcome: { allowed: ['list_name', 'name', 'unsubscribe_url', 'manage_url', 'accent_color', 'logo_url'], required: 'unsubscribe_url' }
 } as const
 
 export type MailKind = keyof typeof MAIL_KINDS
@@ -91,6 +91,21 @@ export function loadTemplates (dir: string = DEFAULT_TEMPLATES_DIR): MailTemplat
     templates[kind] = template
   }
   return templates
+}
+
+/**
+ * The templates of every shipped language: `<MAIL_TEMPLATES_DIR>/<lang>/` when that folder exists, else the six
+ * files directly in MAIL_TEMPLATES_DIR for English (its layout before there were languages), else the shipped
+ * `locales/<lang>/mail/`.
+ */
+export function loadLanguageTemplates (languages: string[], localesDir: string, overrideDir?: string): Record<string, MailTemplates> {
+  const out: Record<string, MailTemplates> = {}
+  for (const lang of languages) {
+    const own = overrideDir && existsSync(join(overrideDir, lang)) ? join(overrideDir, lang) : undefined
+    const flat = overrideDir && lang === 'en' && existsSync(join(overrideDir, 'confirmation.html')) ? overrideDir : undefined
+    out[lang] = loadTemplates(own ?? flat ?? join(localesDir, lang, 'mail'))
+  }
+  return out
 }
 
 // Names come from subscribers: never let one carry a control character into a header or a line (header injection,

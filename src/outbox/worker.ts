@@ -9,7 +9,7 @@ import { maskEmail, maskEmailsIn } from '../domain/email.js'
 import type { Lists } from '../domain/lists.js'
 import { AWAITING } from '../domain/subscribers.js'
 import { unsubscribeToken } from '../domain/tokens.js'
-import { confirmationMail, welcomeMail, type MailSettings } from '../mail/messages.js'
+import { confirmationMail, UNNAMED_LIST, welcomeMail, type MailSettings } from '../mail/messages.js'
 import { isPermanentFailure, type Mailer } from '../mail/transport.js'
 import { retryDelayMs } from './backoff.js'
 
@@ -44,6 +44,7 @@ interface Claimed {
   awaiting: boolean
   email: string
   name: string | null
+  language: string | null
   public_id: string
   unsubscribe_secret: string
   subscriber_status: string
@@ -167,7 +168,7 @@ export class OutboxWorker {
         FROM due WHERE o.id = due.id
         RETURNING o.id, o.kind, o.message_id, o.payload, o.attempts, o.subscriber_id, o.list_id
       )
-      SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, c.list_id, s.email, s.name, s.public_id,
+      SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, c.list_id, s.email, s.name, s.language, s.public_id,
         s.unsubscribe_secret, s.status AS subscriber_status,
         (SELECT p.status FROM subscriptions p WHERE p.subscriber_id = c.subscriber_id AND p.list_id = c.list_id) AS list_status,
         EXISTS (SELECT 1 FROM subscriptions p WHERE p.subscriber_id = c.subscriber_id AND ${sql.raw(AWAITING)}) AS awaiting
@@ -192,7 +193,15 @@ export class OutboxWorker {
     const token = unsubscribeToken(m.public_id, m.unsubscribe_secret)
     // With one list, mails are as they always were; with several, each names its lists and links the preference page.
     const manageUrl = several ? `${base}/manage/${token}` : undefined
-    const mailFor = (listName: string) => ({ ...this.opts.mail, listName, to: { address: m.email, name: m.name }, messageId: m.message_id })
+    // A list without a name of its own, with LIST_NAME unset, is named in the subscriber's language.
+    const unnamed = this.opts.mail.listName === undefined ? UNNAMED_LIST : undefined
+    const mailFor = (listName: string | undefined) => ({
+      ...this.opts.mail,
+      listName: listName === unnamed ? undefined : listName,
+      to: { address: m.email, name: m.name },
+      language: m.language,
+      messageId: m.message_id
+    })
     let message
     let link
     if (m.kind === 'confirmation') {

@@ -12,7 +12,10 @@ export interface Brand {
   consentText: string
 }
 
-export interface PageContext { m: Messages, brand: Brand }
+/** The same page in another language, for the switch in the header. */
+export interface LanguageLink { lang: string, name: string, href: string }
+
+export interface PageContext { m: Messages, brand: Brand, languages: LanguageLink[] }
 
 const style = (accent: string) => `
 *{box-sizing:border-box}
@@ -32,6 +35,12 @@ input[type=email],input[type=text]{width:100%;font:inherit;padding:.5rem;border:
 button,.button{display:inline-block;font:inherit;font-weight:600;margin-top:1.25rem;padding:.6rem 1.2rem;border:2px solid transparent;border-radius:4px;background:${accent};color:#fff;cursor:pointer;text-decoration:none}
 .button.secondary,button.secondary{background:#fff;color:#0b0c0c;border-color:#0b0c0c}
 .button.secondary{margin:.25rem .5rem .25rem 0}
+button.warning,.button.warning{background:#d4351c;color:#fff}
+.warning-text{border-left:6px solid #d4351c;padding:.25rem 0 .25rem .75rem;font-weight:700}
+.panel{border:2px solid #0b0c0c;padding:.75rem 1rem;margin:1rem 0;overflow-wrap:anywhere}
+.lang{margin-left:auto;font-weight:400;font-size:1rem}
+.lang ul{margin:0;padding:0;list-style:none;display:flex;gap:.75rem}
+@media (max-width:640px){main form button,main .button{display:block;width:100%;text-align:center}}
 a{color:${accent};text-underline-offset:.15em}
 :focus-visible{outline:3px solid #fd0;outline-offset:0;box-shadow:0 0 0 6px #0b0c0c}
 a:focus-visible{background:#fd0;color:#0b0c0c;box-shadow:0 -2px #fd0,0 4px #0b0c0c;outline:none;text-decoration:none}
@@ -78,16 +87,20 @@ export function layout (ctx: PageContext, title: string, body: Html, opts: { wid
 <body${opts.wide ? raw(' class="wide"') : ''}>
 <header>
 ${brand.logoUrl ? html`<img src="${brand.logoUrl}" alt="">` : ''}<span>${brand.listName}</span>
+${ctx.languages.length > 0
+  ? html`<nav class="lang" aria-label="${m.t('meta.languageNav')}"><ul>${ctx.languages.map((l) =>
+    html`<li><a href="${l.href}" lang="${l.lang}" hreflang="${l.lang}">${l.name}</a></li>`)}</ul></nav>`
+  : ''}
 </header>
 <main id="content">
 ${body}
 </main>
-${brand.privacyUrl ? html`<footer><a href="${brand.privacyUrl}">${m.privacyLink}</a></footer>` : ''}
+${brand.privacyUrl ? html`<footer><a href="${brand.privacyUrl}">${m.t('common.privacyLink')}</a></footer>` : ''}
 </body>
 </html>`.value
 }
 
 /** The consent wording exactly as stored with each sign-up, and a link to the privacy policy when configured. */
 export const consent = (ctx: PageContext): Html => html`<p class="consent">${ctx.brand.consentText}${ctx.brand.privacyUrl
-  ? html` <a href="${ctx.brand.privacyUrl}">${ctx.m.privacyLink}</a>`
+  ? html` <a href="${ctx.brand.privacyUrl}">${ctx.m.t('common.privacyLink')}</a>`
   : ''}</p>`

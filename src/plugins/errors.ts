@@ -5,18 +5,20 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { errorPage } from '../pages/subscriber.js'
-import { pageContext } from '../pages/context.js'
+import { pageContext, requestMessages } from '../pages/context.js'
+import { duration, messagesIn, type MessageKey } from '../messages/index.js'
 import { ListError } from '../domain/lists.js'
 import { ClientError, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
+import { RATE_LIMITED } from './rate-limits.js'
 
-const CLIENT_MESSAGES: Record<number, [string, string]> = {
-  400: ['bad_request', 'The request could not be read. Send JSON or a form body.'],
-  404: ['not_found', 'There is nothing at this address.'],
-  405: ['method_not_allowed', 'This address does not accept that method.'],
-  413: ['body_too_large', 'The request body is too large: send at most 16 KiB.'],
-  415: ['unsupported_media_type', 'Send the body as application/json or application/x-www-form-urlencoded.'],
-  429: ['rate_limited', 'Too many requests. Wait a moment and try again.']
+const CLIENT_MESSAGES: Record<number, [string, MessageKey]> = {
+  400: ['bad_request', 'api.badRequest'],
+  404: ['not_found', 'api.notFound'],
+  405: ['method_not_allowed', 'api.methodNotAllowed'],
+  413: ['body_too_large', 'api.bodyTooLarge'],
+  415: ['unsupported_media_type', 'api.unsupportedMediaType'],
+  429: ['rate_limited', 'api.rateLimited']
 }
 
 export default fp(async (app) => {
@@ -24,7 +26,9 @@ export default fp(async (app) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const issue = err.validation[0]
       const field = issue.instancePath.replace(/^\//, '').split('/')[0] || undefined
-      return sendError(request, reply, 400, { error: 'invalid_field', message: issue.message ?? 'Check the value of this field.', field })
+      const m = requestMessages(request)
+      const message = issue.message && m.has(issue.message) ? m.t(issue.message) : issue.message ?? m.t('api.checkField')
+      return sendError(request, reply, 400, { error: 'invalid_field', message, field })
     }
     if (err instanceof ListError) return sendError(request, reply, err.status, { error: err.code, message: err.message }, true)
     if (err instanceof ClientError) {
@@ -34,23 +38,26 @@ export default fp(async (app) => {
     }
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
-      const [code, fallback] = Object.hasOwn(CLIENT_MESSAGES, status) ? CLIENT_MESSAGES[status] : ['bad_request', err.message]
-      // Our 429s say how long to wait (src/plugins/rate-limits.ts).
+      const m = requestMessages(request)
+      const [code, key] = Object.hasOwn(CLIENT_MESSAGES, status) ? CLIENT_MESSAGES[status] : ['bad_request', undefined]
+      const fallback = key ? m.t(key) : err.message
+      // Our 429s say how long to wait (Retry-After, set by @fastify/rate-limit or tooManyRequests()).
+      const wait = Number(reply.getHeader('retry-after'))
       const message = status === 400 && err.code?.startsWith('FST_ERR_CTP')
         ? `${fallback} (${err.message})`
-        : status === 429 && err.message ? err.message : fallback
+        : status === 429 ? (err.code === RATE_LIMITED && wait > 0 ? m.t('api.rateLimited', { wait: duration(m, wait) }) : err.message || fallback) : fallback
       return sendError(request, reply, status, { error: code, message })
     }
     if (isDatabaseUnavailable(err)) {
       request.log.warn({ code: (driverError(err) as { code?: string }).code }, 'database unavailable')
-      return sendError(request, reply, 503, { error: 'unavailable', message: 'The service is briefly unavailable. Try again in a minute.' })
+      return sendError(request, reply, 503, { error: 'unavailable', message: requestMessages(request).t('api.unavailable') })
     }
     request.log.error({ err: driverError(err) }, 'request failed')
-    return sendError(request, reply, 500, { error: 'internal', message: 'Something went wrong on our side. Try again later.' })
+    return sendError(request, reply, 500, { error: 'internal', message: safeMessages(request).t('api.internal') })
   })
 
   app.setNotFoundHandler((request, reply) => {
-    return sendError(request, reply, 404, { error: 'not_found', message: CLIENT_MESSAGES[404][1] })
+    return sendError(request, reply, 404, { error: 'not_found', message: requestMessages(request).t('api.notFound') })
   })
 
   function sendError (request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody, specific = false) {
@@ -72,3 +79,8 @@ export default fp(async (app) => {
     }
   }
 }, { name: 'errors' })
+
+/** The visitor's messages, or English if even that fails: the handler of last resort must not throw. */
+function safeMessages (request: FastifyRequest) {
+  try { return requestMessages(request) } catch { return messagesIn('en') }
+}

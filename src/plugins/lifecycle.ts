@@ -10,6 +10,7 @@ import type { Secrets } from '../domain/secrets.js'
 import { SignupWriter } from '../domain/signup-writer.js'
 import type { LifecycleDeps } from '../domain/subscribers.js'
 import { checkSuppressionKeys } from '../domain/suppression.js'
+import { UNNAMED_LIST } from '../mail/messages.js'
 import { backfillUnsubscribeSecrets } from '../domain/upgrade.js'
 
 export const secretsOf = (config: Pick<AppConfig, 'tokenSecret' | 'tokenSecretPrevious'>): Secrets =>
@@ -26,9 +27,14 @@ export default fp(async (app) => {
   const secrets = secretsOf(config)
   const warn = (data: object, message: string) => app.log.warn(data, message)
   await prepareData(database, secrets, warn)
-  // Each distinct CONSENT_TEXT becomes an immutable version once; sign-ups point to it.
-  const consentTextVersion = await ensureConsentText(database, config.consentText)
-  const lists = new Lists(database, { listName: config.listName, consentTextVersion, welcomeEmail: config.welcomeEmail }, app.now)
+  // Each distinct consent text (one per language unless CONSENT_TEXT is set) becomes an immutable version once;
+  // a sign-up points to the one its page showed. English first, so a single-language history keeps its numbers.
+  const consentTextVersions: Record<string, number> = {}
+  for (const [lang, text] of Object.entries(config.consentTexts).sort(([a], [b]) => a === 'en' ? -1 : b === 'en' ? 1 : a.localeCompare(b))) {
+    consentTextVersions[lang] = await ensureConsentText(database, text)
+  }
+  const consentTextVersion = consentTextVersions.en
+  const lists = new Lists(database, { listName: config.listName ?? UNNAMED_LIST, consentTextVersion, welcomeEmail: config.welcomeEmail }, app.now)
   const lifecycle: LifecycleDeps = {
     database,
     lists,
@@ -40,8 +46,9 @@ export default fp(async (app) => {
     confirmDomainHourlyCap: config.confirmDomainHourlyCap,
     signupQueueMax: config.signupQueueMax,
     welcomeEmail: config.welcomeEmail,
-    listName: config.listName,
+    listName: config.listName ?? UNNAMED_LIST,
     consentTextVersion,
+    consentTextVersions,
     secrets,
     warn
   }

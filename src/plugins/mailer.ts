@@ -9,6 +9,9 @@ import { mailboxMailer, smtpMailer, type Mailer } from '../mail/transport.js'
 export default fp<{ mailer?: Mailer }>(async (app, opts) => {
   const { config } = app
   const settings = mailSettings(config)
+  if (!config.listName) {
+    app.log.warn('LIST_NAME is not set: pages and mails call the list "Mailing list" (in Welsh "Rhestr bostio"); set LIST_NAME to its real name')
+  }
   if (settings.dkim) {
     const { domainName, keySelector, privateKey } = settings.dkim
     // The public half, so an operator can check DNS against what is actually used (a public key is no secret).

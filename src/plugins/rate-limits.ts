@@ -57,8 +57,9 @@ export default fp(async (app) => {
     // list-bombing stays capped by the per-address cooldown kept in PostgreSQL; only the per-client cap is lost.
     // Not so the staff lockout below: it never switches off.
     skipOnError: true,
+    // The error handler words it in the visitor's language from Retry-After; this English text is its fallback.
     errorResponseBuilder: (_request, context) => Object.assign(
-      new Error(`Too many requests from your network. Try again in ${context.after}.`), { statusCode: 429 })
+      new Error(`Too many requests from your network. Try again in ${context.after}.`), { statusCode: 429, code: RATE_LIMITED })
   })
 
   app.decorate('staffLockout', staffLockout({
@@ -68,6 +69,9 @@ export default fp(async (app) => {
     redis
   }))
 }, { name: 'rate-limits', dependencies: ['errors'] })
+
+/** The code of a 429 from a route's rate limit (not the staff lockout, which words its own). */
+export const RATE_LIMITED = 'JOINLIST_RATE_LIMITED'
 
 /** A 429 the way the error handler words it, with Retry-After (RFC 9110 §10.2.3). */
 export function tooManyRequests (reply: FastifyReply, seconds: number): Error {

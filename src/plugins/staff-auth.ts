@@ -15,7 +15,7 @@ import { anyStaff, STAFF_ROLES, type StaffRole } from '../domain/staff.js'
 import { sessionStaff, type SessionLimits } from '../domain/staff-sessions.js'
 import { ClientError, sendHtml, wantsHtml } from '../http.js'
 import { crossSitePage } from '../pages/admin.js'
-import { pageContext } from '../pages/context.js'
+import { staffPageContext } from '../pages/context.js'
 import { CONTROL_CHARS } from '../text.js'
 import { clientKey, tooManyRequests } from './rate-limits.js'
 
@@ -106,7 +106,7 @@ function refuseCrossSite (request: FastifyRequest, reply: FastifyReply) {
   if (!wantsHtml(request)) return reply.code(403).send({ error: 'cross_site', message: CROSS_SITE_MESSAGE })
   const reading = request.method === 'GET' || request.method === 'HEAD'
   const here = reading ? `${request.server.config.publicUrl}${request.url}` : undefined
-  return sendHtml(reply.header('cache-control', 'no-store'), 403, crossSitePage(pageContext(request), here))
+  return sendHtml(reply.header('cache-control', 'no-store'), 403, crossSitePage(staffPageContext(request), here))
 }
 
 export default fp(async (app) => {

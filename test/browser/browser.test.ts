@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { buildApp } from '../../src/app.js'
 import { smtpMailer } from '../../src/mail/transport.js'
 import { embedSnippet } from '../../src/pages/embed.js'
-import { en } from '../../src/messages/en.js'
+import { messagesIn } from '../../src/messages/index.js'
 import { ADMIN_TOKEN, testClock, testConfig } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { startSmtp, waitForMailTo, type ReceivedMail } from '../helpers/smtp.js'
@@ -25,7 +25,7 @@ async function run () {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   // The snippet is rendered with the real base URL, as /embed would show it.
-  const snippetCtx = { m: en, brand: { listName: 'Policy Notes', accentColor: '#1d4ed8', consentText: 'I agree to receive emails from Policy Notes.', privacyUrl: 'https://council.example/privacy' } }
+  const snippetCtx = { m: messagesIn('en'), languages: [], brand: { listName: 'Policy Notes', accentColor: '#1d4ed8', consentText: 'I agree to receive emails from Policy Notes.', privacyUrl: 'https://council.example/privacy' } }
   const allowedSite = await staticSite(embedSnippet(snippetCtx, base, 'council-footer'))
   const otherSite = await staticSite(embedSnippet(snippetCtx, base, 'unlisted-site'))
   t.teardown(() => { allowedSite.server.close(); otherSite.server.close() })
@@ -70,7 +70,7 @@ async function run () {
   }
 
   /** Checks the page the browser is on: zero axe violations, one h1, a lang; screenshots at 320 px and desktop. */
-  const audit = async (page: Page, name: string) => {
+  const audit = async (page: Page, name: string, lang = 'en') => {
     for (const width of [320, 1280]) {
       await page.setViewportSize({ width, height: width === 320 ? 640 : 800 })
       const { violations, passes } = await axe(page)
@@ -86,7 +86,7 @@ async function run () {
       t.same(overflow, [], `${name} at ${width} px: nothing wider than the window`)
     }
     t.equal(await page.locator('h1').count(), 1, `${name}: one h1`)
-    t.equal(await page.getAttribute('html', 'lang'), 'en', `${name}: lang`)
+    t.equal(await page.getAttribute('html', 'lang'), lang, `${name}: lang`)
   }
 
   t.test('with JavaScript off, a visitor signs up, confirms from the mail and sees "You\'re subscribed"', async (t) => {
@@ -123,13 +123,45 @@ async function run () {
     await audit(page, 'unsubscribe')
     await page.getByRole('button', { name: 'Unsubscribe', exact: true }).click()
     await page.getByRole('heading', { name: "You're unsubscribed" }).waitFor()
-    t.match(await page.textContent('main'), /You won't hear from Policy Notes again/)
+    t.match(await page.textContent('main'), /j\*\*\*@example\.org won't get emails from this list again/)
     await audit(page, 'unsubscribed')
-    // The same link again, this time asking for the data to be deleted too (the erasure button).
+    // The same link again: it knows the subscriber has left; then the erasure, a step of its own.
     await page.goto(linkFrom(welcome, '/unsubscribe/'))
-    await page.getByRole('button', { name: 'Unsubscribe and delete my data' }).click()
+    await page.getByRole('heading', { name: "You've already left" }).waitFor()
+    await audit(page, 'already-left')
+    await page.goto(linkFrom(welcome, '/unsubscribe/') + '/erase')
+    await audit(page, 'erase-step')
+    await page.getByRole('button', { name: 'Delete my data' }).click()
     await page.getByRole('heading', { name: 'Your data is deleted' }).waitFor()
     await audit(page, 'erased')
+  })
+
+  t.test('in Welsh, chosen with the switch link: sign up, a typo suggestion, the thanks page and the mail, all accessible', async (t) => {
+    // Our pages run no script (CSP script-src 'none'); JavaScript is on only for axe.
+    const { page } = await newPage()
+    await page.goto(`${base}/`)
+    await page.getByRole('link', { name: 'Cymraeg' }).click()
+    await audit(page, 'signup-cy', 'cy')
+    await page.getByLabel('Cyfeiriad e-bost').fill('welsh@gmial.con')
+    await page.getByRole('button', { name: 'Tanysgrifio' }).click()
+    await page.getByRole('heading', { name: 'Gwiriwch eich cyfeiriad e-bost' }).waitFor()
+    await audit(page, 'suggestion-cy', 'cy')
+    await page.getByRole('button', { name: 'Na, cadw welsh@gmial.con' }).click()
+    await page.waitForURL(`${base}/subscribe/thanks`)
+    t.match(await page.textContent('main'), 'welsh@gmial.con')
+    await audit(page, 'thanks-cy', 'cy')
+    await page.goto(`${base}/`)
+    await page.getByLabel('Cyfeiriad e-bost').fill('welsh@example.org')
+    await page.getByRole('button', { name: 'Tanysgrifio' }).click()
+    await page.waitForURL(`${base}/subscribe/thanks`)
+    const mail = await mailTo('welsh@example.org')
+    t.match(mail.parsed.subject, /^Cadarnhewch eich tanysgrifiad/)
+    await page.goto(linkFrom(mail, '/confirm/'))
+    await audit(page, 'confirm-cy', 'cy')
+    await page.getByRole('button', { name: 'Cadarnhau tanysgrifiad' }).click()
+    await page.goto(linkFrom(mail, '/confirm/'))
+    await page.getByRole('heading', { name: 'Rydych eisoes wedi tanysgrifio' }).waitFor()
+    await audit(page, 'already-subscribed-cy', 'cy')
   })
 
   t.test('a mistyped address gets the error summary, linked to the field, on an accessible page', async (t) => {
@@ -155,9 +187,8 @@ async function run () {
 
   t.test('broken links, error pages, the embed page, the docs and the staff dashboard pass axe', async (t) => {
     const { page } = await newPage()
-    // A well-formed token that was never issued: the button leads to the broken-link page.
+    // A well-formed token that was never issued: the page says so at once, with no button that would fail.
     await page.goto(`${base}/confirm/${'A'.repeat(43)}`)
-    await page.getByRole('button', { name: 'Confirm subscription' }).click()
     await page.getByRole('heading', { name: 'This link does not work' }).waitFor()
     await audit(page, 'invalid-link')
     await page.getByLabel('Email address').fill('again@example.org')
@@ -198,11 +229,25 @@ async function run () {
     await page.getByLabel('Email address').fill('embed-js@example.org')
     await page.getByRole('button', { name: 'Subscribe' }).click()
     await page.getByRole('status').filter({ hasText: 'check your inbox' }).waitFor()
+    t.equal(await page.getAttribute('[data-joinlist-status]', 'data-state'), 'success', 'the success state is visible, not only announced')
     t.equal(page.url(), allowedSite.url, 'the visitor stays on the host page')
     t.equal(await page.getByLabel('Email address').inputValue(), '', 'the form is cleared')
     const mail = await mailTo('embed-js@example.org')
     t.ok(linkFrom(mail, '/confirm/'))
     await audit(page, 'embed-host-page')
+  })
+
+  t.test('on another origin with JavaScript, a likely typo is questioned inline and the choice sends the form', async (t) => {
+    const { page } = await newPage()
+    await page.goto(allowedSite.url)
+    await page.getByLabel('Email address').fill('embed-typo@gmial.con')
+    await page.getByRole('button', { name: 'Subscribe' }).click()
+    await page.getByRole('status').filter({ hasText: 'Did you mean embed-typo@gmail.com?' }).waitFor()
+    t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Yes, use embed-typo@gmail.com', 'focus on the first choice')
+    await audit(page, 'embed-suggestion')
+    await page.getByRole('button', { name: 'Yes, use embed-typo@gmail.com' }).click()
+    await page.getByRole('status').filter({ hasText: 'check your inbox' }).waitFor()
+    t.ok(await mailTo('embed-typo@gmail.com'), 'the corrected address got the mail')
   })
 
   t.test('from another origin without JavaScript, the embed snippet is an ordinary form post', async (t) => {

@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core'
 import { buildApp } from '../../src/app.js'
 import { smtpMailer } from '../../src/mail/transport.js'
 import { embedSnippet } from '../../src/pages/embed.js'
-import { en } from '../../src/messages/en.js'
+import { messagesIn } from '../../src/messages/index.js'
 import { testClock, testConfig } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { startSmtp, waitForMailTo } from '../helpers/smtp.js'
@@ -24,7 +24,7 @@ if (skip) {
 async function run () {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const snippetCtx = { m: en, brand: { listName: 'Policy Notes', accentColor: '#1d4ed8', consentText: 'I agree to receive emails from Policy Notes.' } }
+  const snippetCtx = { m: messagesIn('en'), languages: [], brand: { listName: 'Policy Notes', accentColor: '#1d4ed8', consentText: 'I agree to receive emails from Policy Notes.' } }
   const choice = {
     choice: [{ slug: 'main', name: 'Policy Notes', description: null }, { slug: 'events', name: 'Event invitations', description: null }],
     chosen: ['main']

@@ -3,6 +3,7 @@ import t from 'tap'
 import { mailSettings } from '../../src/mail/messages.js'
 import { MAIL_KIND_NAMES, rawMessage, sampleMail } from '../../src/mail/samples.js'
 import { formatReport, parseReport, spamAssassinAvailable, spamCheck } from '../../src/mail/spamcheck.js'
+import { LANGUAGES } from '../../src/messages/index.js'
 import { testConfig } from '../helpers/app.js'
 
 const skip = !await spamAssassinAvailable() && 'spamassassin is not installed (apt-get install -y spamassassin): the spam score is not checked'
@@ -10,13 +11,15 @@ const skip = !await spamAssassinAvailable() && 'spamassassin is not installed (a
 t.test('every template scores 0 or less in SpamAssassin, with no rule about headers, MIME or HTML-only', { skip }, async (t) => {
   const config = testConfig()
   const settings = mailSettings(config)
-  for (const kind of MAIL_KIND_NAMES) {
-    const report = await spamCheck(await rawMessage(sampleMail(settings, kind, config)))
-    t.comment(formatReport(kind, report))
-    t.ok(report.score <= 0, `${kind}: score ${report.score} ≤ 0`)
-    // Informational rules only: the message was not relayed in the test, and it has an HTML part on purpose.
-    const unexpected = report.rules.filter((r) => !['NO_RECEIVED', 'NO_RELAYS', 'HTML_MESSAGE'].includes(r.rule))
-    t.same(unexpected, [], `${kind}: no other rule hit`)
+  for (const language of Object.keys(LANGUAGES)) {
+    for (const kind of MAIL_KIND_NAMES) {
+      const report = await spamCheck(await rawMessage(sampleMail(settings, kind, { ...config, language })))
+      t.comment(formatReport(`${kind} (${language})`, report))
+      t.ok(report.score <= 0, `${kind} (${language}): score ${report.score} ≤ 0`)
+      // Informational rules only: the message was not relayed in the test, and it has an HTML part on purpose.
+      const unexpected = report.rules.filter((r) => !['NO_RECEIVED', 'NO_RELAYS', 'HTML_MESSAGE'].includes(r.rule))
+      t.same(unexpected, [], `${kind} (${language}): no other rule hit`)
+    }
   }
 })
 

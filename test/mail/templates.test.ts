@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { DEFAULT_TEMPLATES_DIR, loadTemplates, renderPart } from '../../src/mail/templates.js'
+import { DEFAULT_TEMPLATES_DIR, loadLanguageTemplates, loadTemplates, renderPart } from '../../src/mail/templates.js'
+import { LOCALES_DIR } from '../../src/messages/index.js'
 import { buildTestApp, json, TOKEN_SECRET } from '../helpers/app.js'
 
 /** A copy of the shipped templates to edit, removed at teardown. */
@@ -49,11 +50,11 @@ t.test('a template without its link placeholder stops the process at start with 
 
 t.test('unknown placeholders, unescaped HTML values, a link in the subject, bad syntax and missing files are refused, naming the file', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
-    ['welcome.txt', 'Bye: {{unsubscribe_link}}', /welcome\.txt: unknown placeholder \{\{unsubscribe_link\}\}; this mail has \{\{list_name\}\}, \{\{name\}\}, \{\{unsubscribe_url\}\}, \{\{manage_url\}\}$/],
+    ['welcome.txt', 'Bye: {{unsubscribe_link}}', /welcome\.txt: unknown placeholder \{\{unsubscribe_link\}\}; this mail has \{\{list_name\}\}, \{\{name\}\}, \{\{unsubscribe_url\}\}, \{\{manage_url\}\}, \{\{accent_color\}\}, \{\{logo_url\}\}$/],
     ['welcome.html', '<a href="{{unsubscribe_url}}">x</a> {{{name}}}', /welcome\.html: write \{\{name\}\}, not \{\{\{name\}\}\}/],
     ['confirmation.subject.txt', 'Confirm {{link}}', /confirmation\.subject\.txt: the subject must not contain \{\{link\}\}/],
     ['confirmation.txt', '{{#link}}Hi {{link}}', /confirmation\.txt: not a valid template \(Unclosed section "link"/],
-    ['confirmation.txt', 'Hi {{name}}: {{link}}', /confirmation\.txt: unknown placeholder \{\{name\}\}; this mail has \{\{list_name\}\}, \{\{link\}\}, \{\{ttl_hours\}\}, \{\{manage_url\}\}$/],
+    ['confirmation.txt', 'Hi {{name}}: {{link}}', /confirmation\.txt: unknown placeholder \{\{name\}\}; this mail has \{\{list_name\}\}, \{\{link\}\}, \{\{ttl_hours\}\}, \{\{manage_url\}\}, \{\{accent_color\}\}, \{\{logo_url\}\}$/],
     ['welcome.txt', '{{> footer}} {{unsubscribe_url}}', /welcome\.txt: partials/],
     ['welcome.txt', '{{#unsubscribe_url}}only a section{{/unsubscribe_url}}', /welcome\.txt: must contain the \{\{unsubscribe_url\}\} placeholder/]
   ]
@@ -74,4 +75,16 @@ t.test('rendering: HTML escapes values, text keeps them, a subject stays on one 
   t.equal(renderPart(template, 'text', view), '"O\'Neil" <x> & https://e.example/a?b=1&c=2')
   t.equal(renderPart(template, 'html', view), '<p title="&quot;O&#39;Neil&quot; &lt;x&gt;">&quot;O&#39;Neil&quot; &lt;x&gt;</p>')
   t.equal(renderPart(template, 'text', { name: '', link: 'l' }), ' & l', 'an empty name renders as nothing')
+})
+
+t.test('MAIL_TEMPLATES_DIR/<lang>/ replaces that language\'s templates; the others stay shipped', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'joinlist-templates-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  cpSync(join(LOCALES_DIR, 'cy', 'mail'), join(dir, 'cy'), { recursive: true })
+  writeFileSync(join(dir, 'cy', 'confirmation.subject.txt'), 'Cadarnhewch, os gwelwch yn dda: {{list_name}}\n')
+  const templates = loadLanguageTemplates(['en', 'cy'], LOCALES_DIR, dir)
+  t.equal(templates.cy.confirmation.subject, 'Cadarnhewch, os gwelwch yn dda: {{list_name}}\n')
+  t.equal(templates.en.confirmation.subject, loadTemplates(DEFAULT_TEMPLATES_DIR).confirmation.subject, 'English stays shipped')
+  writeFileSync(join(dir, 'cy', 'welcome.html'), '<p>Dim dolen</p>')
+  t.throws(() => loadLanguageTemplates(['en', 'cy'], LOCALES_DIR, dir), /cy\/welcome\.html: must contain the \{\{unsubscribe_url\}\} placeholder/)
 })

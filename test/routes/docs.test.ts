@@ -9,11 +9,12 @@ t.test('/openapi.json describes every public and staff endpoint with its errors,
   const doc = (await app.inject({ url: '/openapi.json' })).json()
   t.equal(doc.openapi, '3.1.0')
   const expect: Record<string, string[]> = {
-    'post /subscribe': ['202', '303', '400', '403', '413', '415', '429', '503'],
+    'post /subscribe': ['200', '202', '303', '400', '403', '413', '415', '429', '503'],
     'post /confirm/{token}': ['200', '404', '410', '429', '503'],
     'post /unsubscribe/{token}': ['200', '404', '413', '429', '503'],
-    'get /confirm/{token}': ['200', '404', '429'],
+    'get /confirm/{token}': ['200', '404', '410', '429'],
     'get /unsubscribe/{token}': ['200', '404', '429'],
+    'get /unsubscribe/{token}/erase': ['200', '404', '429'],
     'get /admin/subscribers.csv': ['200', '400', '401', '403', '429', '503'],
     'get /admin': ['200', '401', '403', '429', '503'],
     'get /admin/mail-preview/{template}': ['200', '400', '401', '403', '404', '429', '503'],
@@ -25,6 +26,7 @@ t.test('/openapi.json describes every public and staff endpoint with its errors,
     'get /metrics': ['200', '401', '403', '429', '503'],
     'get /': ['200'],
     'get /embed.js': ['200', '304'],
+    'get /embed.css': ['200', '304'],
     'get /healthz': ['200'],
     'get /readyz': ['200', '503']
   }

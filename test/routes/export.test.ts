@@ -5,7 +5,7 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { unsubscribeToken } from '../../src/domain/tokens.js'
-import { ADMIN_TOKEN, buildTestApp, PUBLIC_URL, staff } from '../helpers/app.js'
+import { ADMIN_TOKEN, buildTestApp, json, PUBLIC_URL, staff } from '../helpers/app.js'
 import { pathOf } from '../helpers/mail.js'
 import { csvRecords, exportRowOf, exportRows, signUp, signUpAndConfirm } from '../helpers/flow.js'
 
@@ -230,4 +230,40 @@ t.test('the export is exactly the expected CSV: quoting, neutralised cells, ISO 
   ].join('\n')
   t.equal(res.body, expected)
   t.equal(res.rawPayload.length, Buffer.byteLength(expected), 'the same bytes, not just the same text')
+})
+
+t.test('format=excel: the same rows with a UTF-8 byte order mark and CRLF line ends; the default stays RFC 4180 with LF', async (t) => {
+  const { app } = await buildTestApp(t)
+  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'sian@example.org', name: 'Siân Llŷr' }) })
+  await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'rhys@example.org', name: 'Rhys ab Owain' }) })
+  const plain = await app.inject({ url: '/admin/subscribers.csv?status=all', headers: staff })
+  const excel = await app.inject({ url: '/admin/subscribers.csv?status=all&format=excel', headers: staff })
+  t.equal(excel.statusCode, 200)
+  t.match(excel.headers['content-disposition'], /filename="subscribers-\d{4}-\d{2}-\d{2}-excel\.csv"/)
+  const bytes = excel.rawPayload
+  t.same([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'starts with the UTF-8 BOM')
+  const text = bytes.subarray(3).toString('utf8')
+  t.equal(text.split('\r\n').length, 4, 'header, two rows, and the final line end, all CRLF')
+  t.notMatch(text.replace(/\r\n/g, ''), /\n/, 'no bare LF')
+  t.equal(text.replace(/\r\n/g, '\n'), plain.body, 'otherwise byte for byte the plain export')
+  t.match(text, 'Siân Llŷr')
+  t.notOk(plain.rawPayload.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])), 'the default has no BOM')
+  t.notMatch(plain.body, '\r\n')
+  const bad = await app.inject({ url: '/admin/subscribers.csv?format=xlsx', headers: { ...staff, accept: 'application/json' } })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json(), { error: 'invalid_field', message: 'format must be rfc4180 or excel.', field: 'format' })
+  const dashboard = await app.inject({ url: '/admin', headers: staff })
+  t.match(dashboard.body, 'href="/admin/subscribers.csv?status=all&amp;format=excel" download>Download all subscribers for Excel (CSV)</a>')
+})
+
+t.test('the Excel transform keeps a line break inside a quoted value, across chunk boundaries', async (t) => {
+  const { excelCsv } = await import('../../src/domain/excel-csv.js')
+  const transform = excelCsv()
+  const out: Buffer[] = []
+  transform.on('data', (c: Buffer) => out.push(c))
+  const done = new Promise((resolve) => transform.on('end', resolve))
+  for (const part of ['a,"line one', '\nline ""two""",b\n', 'c,d\n']) transform.write(Buffer.from(part))
+  transform.end()
+  await done
+  t.equal(Buffer.concat(out).toString('utf8'), '\ufeffa,"line one\nline ""two""",b\r\nc,d\r\n')
 })

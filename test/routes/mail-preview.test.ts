@@ -52,3 +52,16 @@ t.test('the preview is for staff only, and an unknown template or part is refuse
   const closed = await buildTestApp(t, { ADMIN_TOKEN: undefined })
   t.equal((await closed.app.inject({ url: '/admin/mail-preview/welcome', headers: staff })).statusCode, 503, 'closed without ADMIN_TOKEN')
 })
+
+t.test('?lang=cy previews the Welsh templates; an unknown language is a 400', async (t) => {
+  const { app } = await buildTestApp(t)
+  const welsh = await app.inject({ url: '/admin/mail-preview/confirmation?lang=cy', headers: staff })
+  t.equal(welsh.statusCode, 200)
+  t.match(welsh.body, 'Mail preview: confirmation (Cymraeg)')
+  t.match(welsh.body, 'Cadarnhewch eich tanysgrifiad i Policy Notes')
+  const text = await app.inject({ url: '/admin/mail-preview/welcome?lang=cy&part=text', headers: staff })
+  t.match(text.body, 'Diolch am gadarnhau.')
+  const bad = await app.inject({ url: '/admin/mail-preview/welcome?lang=xx', headers: { ...staff, accept: 'application/json' } })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json(), { field: 'lang' })
+})

@@ -144,13 +144,16 @@ t.test('an unsubscribed address gets mail again only after signing up and confir
   t.same(ledger.map((e) => [e.type, e.method]), [['signup', 'api'], ['confirm', 'link'], ['unsubscribe', 'link'], ['resubscribe', 'api'], ['confirm', 'link']])
 })
 
-t.test('a subscriber can also delete their data from the unsubscribe page, and only by pressing that button', async (t) => {
+t.test('a subscriber can also delete their data from the unsubscribe page, through its own step, and only by pressing that button', async (t) => {
   const ta = await buildTestApp(t)
   const { app, database } = ta
   const { unsubscribeUrl } = await confirmedWithWelcome(ta, 'ola@example.org')
   const page = await app.inject({ url: pathOf(unsubscribeUrl), headers: { accept: 'text/html' } })
   t.match(page.body, /<button type="submit">Unsubscribe<\/button>/)
-  t.match(page.body, /<button type="submit" name="erase" value="1"[^>]*>Unsubscribe and delete my data<\/button>/)
+  t.match(page.body, `<a href="${pathOf(unsubscribeUrl)}/erase">Unsubscribe and delete my data</a>`)
+  const step = await app.inject({ url: `${pathOf(unsubscribeUrl)}/erase`, headers: { accept: 'text/html' } })
+  t.match(step.body, /<input type="hidden" name="erase" value="1">\s*<button type="submit" class="warning">Delete my data<\/button>/)
+  t.equal((await database.rows(sql`SELECT 1 FROM subscribers`)).length, 1, 'opening the step changes nothing')
 
   // A one-click POST (what mailbox providers send) or a plain form submit never erases.
   await app.inject({ method: 'POST', url: pathOf(unsubscribeUrl), payload: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } })

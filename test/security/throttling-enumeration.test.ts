@@ -48,7 +48,9 @@ function visible (res: LightMyRequestResponse) {
     contentLength: h['content-length'],
     location: h.location,
     cacheControl: h['cache-control'],
-    setCookie: h['set-cookie']
+    // A form sign-up's cookie holds what the visitor typed, sealed (for the "check your email" page): its value
+    // depends on the address typed, never on its state, so only its shape is compared.
+    setCookie: h['set-cookie'] === undefined ? undefined : String(h['set-cookie']).replace(/^joinlist_thanks=[\w-]+/, 'joinlist_thanks=…')
   }
 }
 
@@ -85,7 +87,8 @@ t.test('a sign-up answers identically for a new, pending, confirmed, unsubscribe
     }
     for (let i = 1; i < seen.length; i++) t.same(seen[i], seen[0], `${asForm ? 'form' : 'JSON'}: state ${i} answers like a new address`)
     t.equal(seen[0].status, asForm ? 303 : 202)
-    t.notOk(seen[0].setCookie, 'no cookie that could carry state')
+    if (asForm) t.equal(seen[0].setCookie, 'joinlist_thanks=…; Path=/; Max-Age=3600; SameSite=Lax; HttpOnly; Secure', 'only the sealed thanks cookie')
+    else t.notOk(seen[0].setCookie, 'JSON: no cookie')
   }
 })
 

@@ -1,7 +1,8 @@
 // The staff console's frame: the shared page layout (English: console text lives here, not in the visitor
 // catalogue), a navigation bar, who is signed in and a sign-out button, and small helpers the console pages share.
 import { html, raw, type Html } from '../../html.js'
-import { messagesFor } from '../../messages/index.js'
+import { messagesIn } from '../../messages/index.js'
+import { UNNAMED_LIST } from '../../mail/messages.js'
 import type { FastifyRequest } from 'fastify'
 import { layout, type PageContext } from '../layout.js'
 import type { StaffIdentity } from '../../plugins/staff-auth.js'
@@ -20,8 +21,9 @@ export interface ConsoleContext {
 export function consolePageContext (request: FastifyRequest): PageContext {
   const config = request.server.config
   return {
-    m: messagesFor(undefined, 'en'),
-    brand: { listName: config.listName, logoUrl: config.logoUrl, accentColor: config.accentColor, privacyUrl: config.privacyUrl, consentText: config.consentText }
+    m: messagesIn('en'),
+    languages: [],
+    brand: { listName: config.listName ?? UNNAMED_LIST, logoUrl: config.logoUrl, accentColor: config.accentColor, privacyUrl: config.privacyUrl, consentText: config.consentText }
   }
 }
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { dashboardStats } from '../../domain/stats.js'
 import { dashboardPage } from '../../pages/admin.js'
-import { pageContext } from '../../pages/context.js'
+import { staffPageContext } from '../../pages/context.js'
 import { sendHtml } from '../../http.js'
 import { consoleContext, consoleNav } from '../../pages/console/frame.js'
 import { csrfFor } from './subscribers.js'
@@ -20,6 +20,6 @@ export default async function dashboardRoutes (app: FastifyInstance) {
   }, async (request, reply) => {
     const stats = await dashboardStats(app.database, app.now())
     reply.header('cache-control', 'no-store')
-    return sendHtml(reply, 200, dashboardPage(pageContext(request), stats, consoleNav(consoleContext(request, csrfFor(request, reply)))))
+    return sendHtml(reply, 200, dashboardPage(staffPageContext(request), stats, consoleNav(consoleContext(request, csrfFor(request, reply)))))
   })
 }

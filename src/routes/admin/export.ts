@@ -1,10 +1,12 @@
 // GET and HEAD /admin/subscribers.csv: the staff CSV export, recorded in the consent ledger; at most
 // EXPORT_CONCURRENCY run at once, each on a database connection of its own.
+import { pipeline } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { EXPORT_STATUSES, sinceOutOfRange } from '../../domain/export.js'
 import { auditedExport, type Actor } from '../../domain/ledger.js'
+import { excelCsv } from '../../domain/excel-csv.js'
 import { ClientError } from '../../http.js'
 import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
 
@@ -22,6 +24,8 @@ const exportQuery = (now: () => Date) => z.object({
       if (problem) { ctx.addIssue({ code: 'custom', message: problem }); return z.NEVER }
       return since
     }).optional(),
+  // excel: a UTF-8 BOM and CRLF line ends, so Excel on Windows shows accented names right (Siân Llŷr).
+  format: z.enum(['rfc4180', 'excel'], { error: 'format must be rfc4180 or excel.' }).default('rfc4180'),
   // Repeatable (?list=a&list=b): a row per subscription on these lists.
   list: z.union([z.string().max(63), z.array(z.string().max(63)).max(50)], { error: 'list must be a list slug, such as list=weekly (repeatable).' })
     .optional().transform((v) => v === undefined ? undefined : Array.isArray(v) ? v : [v])
@@ -46,7 +50,7 @@ export default async function exportRoutes (fastify: FastifyInstance) {
     schema: {
       tags: ['staff'],
       summary: 'Export subscribers as CSV',
-      description: "RFC 4180; cells a spreadsheet would evaluate are prefixed with ' (OWASP CSV Injection). Streams any list size. HEAD answers the same headers and runs no export.",
+      description: "RFC 4180; cells a spreadsheet would evaluate are prefixed with ' (OWASP CSV Injection). Streams any list size. `format=excel` adds a UTF-8 byte order mark and CRLF line ends for Excel on Windows. HEAD answers the same headers and runs no export.",
       security: staffSecurity,
       querystring: exportQuery(app.now),
       response: {
@@ -59,13 +63,14 @@ export default async function exportRoutes (fastify: FastifyInstance) {
     handler: async (request, reply) => {
       if (slots.full()) throw exportsBusy(slots.running())
       // HEAD gets the headers a GET would, and nothing else happens: no COPY, no ledger row (RFC 9110 §9.3.2).
-      if (request.method === 'HEAD') return csvHeaders(reply as FastifyReply, app.now()).send()
+      const excel = request.query.format === 'excel'
+      if (request.method === 'HEAD') return csvHeaders(reply as FastifyReply, app.now(), excel).send()
       const release = slots.take()
       let copy
       try {
         // Every export is in the consent ledger: who, when, filters, and the row count.
-        const { list, ...rest } = request.query
-        copy = await auditedExport(app.database, app.config.publicUrl, { ...rest, lists: list }, staffWho(request), app.now)
+        const { status, since, list } = request.query
+        copy = await auditedExport(app.database, app.config.publicUrl, { status, since, lists: list }, staffWho(request), app.now)
       } catch (err) {
         release()
         throw err
@@ -80,15 +85,17 @@ export default async function exportRoutes (fastify: FastifyInstance) {
         reply.raw.destroy()
       })
       // Streamed as it comes (the documented schema says "string": the typed reply does not know streams).
-      return csvHeaders(reply as FastifyReply, app.now()).send(copy.stream)
+      // The Excel variant goes through a transform; pipeline destroys the COPY stream with it if the client leaves.
+      const body = excel ? pipeline(copy.stream, excelCsv(), () => {}) : copy.stream
+      return csvHeaders(reply as FastifyReply, app.now(), excel).send(body)
     }
   })
 }
 
-function csvHeaders (reply: FastifyReply, now: Date): FastifyReply {
+function csvHeaders (reply: FastifyReply, now: Date, excel = false): FastifyReply {
   return reply
     .header('content-type', 'text/csv; charset=utf-8')
-    .header('content-disposition', `attachment; filename="subscribers-${now.toISOString().slice(0, 10)}.csv"`)
+    .header('content-disposition', `attachment; filename="subscribers-${now.toISOString().slice(0, 10)}${excel ? '-excel' : ''}.csv"`)
     .header('cache-control', 'no-store')
 }
 

@@ -8,9 +8,12 @@ import { html } from '../../html.js'
 import { sendHtml } from '../../http.js'
 import { MAIL_KIND_NAMES, isMailKind, rawMessage, sampleMail } from '../../mail/samples.js'
 import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
+import { LANGUAGES } from '../../messages/index.js'
 
 const previewQuery = z.object({
-  part: z.enum(['page', 'text', 'html', 'eml'], { error: 'part must be one of page, text, html, eml.' }).default('page')
+  part: z.enum(['page', 'text', 'html', 'eml'], { error: 'part must be one of page, text, html, eml.' }).default('page'),
+  // Each language has its own templates (locales/<lang>/mail/).
+  lang: z.string().refine((v) => Object.hasOwn(LANGUAGES, v), { error: `lang must be one of ${Object.keys(LANGUAGES).join(', ')}.` }).default('en')
 })
 
 /** For the mail's HTML alone: nothing but its inline styles and inline images, and a sandbox without scripts. */
@@ -23,7 +26,7 @@ export default async function mailPreviewRoutes (fastify: FastifyInstance) {
     schema: {
       tags: ['staff'],
       summary: 'Preview a mail template with sample data',
-      description: '`confirmation` or `welcome`; `?part=page` (default, HTML page), `html`, `text` or `eml`.',
+      description: '`confirmation` or `welcome`; `?part=page` (default, HTML page), `html`, `text` or `eml`; `?lang=cy` for the Welsh templates.',
       security: staffSecurity,
       params: z.object({ template: z.string().max(40) }),
       querystring: previewQuery,
@@ -39,7 +42,8 @@ export default async function mailPreviewRoutes (fastify: FastifyInstance) {
     if (!isMailKind(template)) {
       return reply.code(404).send({ error: 'not_found', message: `No mail template "${template}": use ${MAIL_KIND_NAMES.join(' or ')}.`, field: 'template' })
     }
-    const message = sampleMail(app.mailSettings, template, app.config)
+    const { lang } = request.query
+    const message = sampleMail(app.mailSettings, template, { ...app.config, language: lang })
     const text = String(message.text)
     const mailHtml = String(message.html)
     reply.header('cache-control', 'no-store')
@@ -54,14 +58,15 @@ export default async function mailPreviewRoutes (fastify: FastifyInstance) {
           .send((await rawMessage({ ...message, dkim: undefined })).toString('utf8'))
     }
     const headerBlock = (await rawMessage({ ...message, dkim: undefined })).toString('utf8').split(/\r?\n\r?\n/)[0]
-    const base = `/admin/mail-preview/${template}`
+    const base = `/admin/mail-preview/${template}?lang=${lang}`
     return sendHtml(reply, 200, html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Mail preview: ${template}</title></head>
+<title>Mail preview: ${template} (${lang})</title></head>
 <body style="font-family:system-ui,sans-serif;margin:24px;color:#1a1a1a">
-<h1 style="font-size:22px">Mail preview: ${template}</h1>
+<h1 style="font-size:22px">Mail preview: ${template} (${LANGUAGES[lang].name})</h1>
 <p>Sample data (the links do not work). Other mails: ${MAIL_KIND_NAMES.map((k) => html`<a href="/admin/mail-preview/${k}">${k}</a> `)}
-· This one as <a href="${base}?part=html">HTML</a>, <a href="${base}?part=text">text</a>, <a href="${base}?part=eml">.eml</a></p>
+· This one as <a href="${base}&amp;part=html">HTML</a>, <a href="${base}&amp;part=text">text</a>, <a href="${base}&amp;part=eml">.eml</a>
+· In: ${Object.values(LANGUAGES).map((l) => html`<a href="/admin/mail-preview/${template}?lang=${l.lang}" lang="${l.lang}">${l.name}</a> `)}</p>
 <h2 style="font-size:18px">Subject</h2>
 <p style="font-size:18px"><strong>${String(message.subject)}</strong></p>
 <h2 style="font-size:18px">HTML part</h2>

@@ -9,6 +9,7 @@ import { erase } from '../../domain/privacy.js'
 import { BadCursorError, searchSubscribers } from '../../domain/search.js'
 import { resendConfirmation, staffUnsubscribe, subscriberDetail } from '../../domain/subscriber-detail.js'
 import { ClientError, sendHtml } from '../../http.js'
+import { UNNAMED_LIST } from '../../mail/messages.js'
 import { errorBody, errors, page, staffErrors, staffSecurity } from '../../openapi.js'
 import { consoleContext } from '../../pages/console/frame.js'
 import { subscribersPage } from '../../pages/console/subscribers.js'
@@ -95,7 +96,7 @@ export default async function subscriberRoutes (fastify: FastifyInstance) {
       response: { 200: page('The subscriber'), 400: errors[400], 404: errorBody('No such subscriber'), ...staffErrors }
     }
   }, async (request, reply) => {
-    const detail = await subscriberDetail(app.database, request.params.publicId, app.config.listName)
+    const detail = await subscriberDetail(app.database, request.params.publicId, app.config.listName ?? UNNAMED_LIST)
     if (!detail) throw new ClientError(404, 'not_found', 'There is no subscriber with this id: they may have been erased.')
     return sendHtml(reply.header('cache-control', 'no-store'), 200, subscriberPage(consoleContext(request, csrfFor(request, reply)), detail, request.query.done))
   })
@@ -108,7 +109,7 @@ export default async function subscriberRoutes (fastify: FastifyInstance) {
     const { publicId } = request.params
     const resent = await resendConfirmation(app.lifecycle, publicId, { actor: request.staff!.actor, ip: request.ip })
     if (resent) app.outbox.kick()
-    else if (!(await subscriberDetail(app.database, publicId, app.config.listName))) throw new ClientError(404, 'not_found', 'There is no subscriber with this id.')
+    else if (!(await subscriberDetail(app.database, publicId, app.config.listName ?? UNNAMED_LIST))) throw new ClientError(404, 'not_found', 'There is no subscriber with this id.')
     return reply.code(303).redirect(`/admin/subscriber/${publicId}?done=${resent ? 'resent' : 'not-pending'}`)
   })
 
@@ -126,7 +127,7 @@ export default async function subscriberRoutes (fastify: FastifyInstance) {
     // Only an editor may erase, so only an editor is shown the step.
     config: { staffRole: 'editor' }
   }, async (request, reply) => {
-    const detail = await subscriberDetail(app.database, request.params.publicId, app.config.listName)
+    const detail = await subscriberDetail(app.database, request.params.publicId, app.config.listName ?? UNNAMED_LIST)
     if (!detail) throw new ClientError(404, 'not_found', 'There is no subscriber with this id: they may have been erased already.')
     return sendHtml(reply.header('cache-control', 'no-store'), 200, erasePage(consoleContext(request, csrfFor(request, reply)), detail))
   })

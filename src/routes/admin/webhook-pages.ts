@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { EVENT_TYPES } from '../../domain/events.js'
 import { sendHtml } from '../../http.js'
 import { page, staffErrors, staffSecurity } from '../../openapi.js'
-import { pageContext } from '../../pages/context.js'
+import { staffPageContext } from '../../pages/context.js'
 import { secretPage, webhooksPage } from '../../pages/webhooks.js'
 import { createEndpoint, deliveryLog, listEndpoints, retryDeliveries, updateEndpoint } from '../../webhooks/endpoints.js'
 import { checkTargetUrl } from '../../webhooks/target.js'
@@ -33,7 +33,7 @@ export default async function webhookPageRoutes (fastify: FastifyInstance) {
     config: owner,
     schema: { tags, summary: 'The webhooks page', security: staffSecurity, response: { 200: page('Endpoints, their deliveries, the add form'), ...staffErrors } }
   }, async (request, reply) => {
-    return sendHtml(reply.header('cache-control', 'no-store'), 200, webhooksPage(pageContext(request), await endpointsWithLog()))
+    return sendHtml(reply.header('cache-control', 'no-store'), 200, webhooksPage(staffPageContext(request), await endpointsWithLog()))
   })
 
   app.post('/webhooks', {
@@ -49,11 +49,11 @@ export default async function webhookPageRoutes (fastify: FastifyInstance) {
         ? 'Pick at least one event.'
         : slug && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug) ? 'The list must be a slug such as main.' : undefined
     if (error) {
-      return sendHtml(reply, 400, webhooksPage(pageContext(request), await endpointsWithLog(), error))
+      return sendHtml(reply, 400, webhooksPage(staffPageContext(request), await endpointsWithLog(), error))
     }
     const { endpoint, secret } = await createEndpoint(app.database, { url, eventTypes, list: slug }, app.now())
     request.log.info({ endpointId: endpoint.id, actor: request.staff?.actor }, 'webhook endpoint added')
-    return sendHtml(reply.header('cache-control', 'no-store'), 200, secretPage(pageContext(request), endpoint, secret))
+    return sendHtml(reply.header('cache-control', 'no-store'), 200, secretPage(staffPageContext(request), endpoint, secret))
   })
 
   app.post('/webhooks/:id/:state', {

@@ -1,15 +1,18 @@
-// The sign-up form (GET /), POST /subscribe (JSON or an HTML form) and the "check your email" page.
+// The sign-up form (GET /), POST /subscribe (JSON or an HTML form) and the "check your email" page. Messages are
+// catalogue keys until answered, then in the visitor's language.
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { parseEmail } from '../../domain/email.js'
 import { SignupQueueFull } from '../../domain/signup-writer.js'
-import { messagesFor } from '../../messages/index.js'
+import { suggestAddress } from '../../domain/typos.js'
+import { duration, type Messages } from '../../messages/index.js'
 import { signupPage, thanksPage, type ListChoice, type SignupForm } from '../../pages/subscriber.js'
-import { forList, pageContext } from '../../pages/context.js'
+import { cookieValue, forList, languageOf, pageContext, requestMessages } from '../../pages/context.js'
+import { seal, unseal } from '../../crypto.js'
 import type { List } from '../../domain/lists.js'
 import { ClientError, isFormPost, sendHtml } from '../../http.js'
-import { errorBody, errors, page } from '../../openapi.js'
+import { errorBody, errors, page, pageOrJson } from '../../openapi.js'
 import { routeLimit } from '../../plugins/rate-limits.js'
 import { checkFormStamp, formStamp, HONEYPOT_FIELD, isBlockedDomain, loadBlocklist, STAMP_FIELD } from '../../security/bots.js'
 import { safeRedirect } from '../../security/redirect.js'
@@ -18,20 +21,30 @@ import { crossOrigin } from './index.js'
 
 // Names and sources go into mail headers, pages and CSV cells: no line breaks or control characters (header
 // injection, OWASP ASVS 5.0 1.3.11).
-const plainText = (what: string, max: number) => z.string({ error: `${what} must be text.` }).trim()
-  .max(max, `${what} is too long (at most ${max} characters).`)
-  .refine((v) => !CONTROL_CHARS.test(v), `${what} must not contain line breaks or control characters.`)
-  .refine((v) => !v.match(LONE_SURROGATE), `${what} contains a broken character (a lone UTF-16 surrogate): send valid Unicode text.`)
+const plainText = (what: 'name' | 'source', max: number) => z.string({ error: `validation.${what}Text` }).trim()
+  .max(max, `validation.${what}TooLong`)
+  .refine((v) => !CONTROL_CHARS.test(v), `validation.${what}Control`)
+  .refine((v) => !v.match(LONE_SURROGATE), `validation.${what}Broken`)
+
+/** A validation message in the visitor's language: the schema's messages are catalogue keys. */
+export const translated = (m: Messages, message: string | undefined): string =>
+  !message ? m.t('api.checkField') : m.has(message) ? m.t(message) : message
 
 export const signupBody = z.object({
-  email: z.string({ error: 'Enter your email address.' }).max(1000, 'The email address is too long (at most 254 characters).')
+  email: z.string({ error: 'validation.emailMissing' }).max(1000, 'validation.emailTooLong')
     .transform((v, ctx) => {
       const r = parseEmail(v)
-      if (!r.ok) { ctx.addIssue({ code: 'custom', message: r.message }); return z.NEVER }
+      if (!r.ok) { ctx.addIssue({ code: 'custom', message: `validation.${r.key}` }); return z.NEVER }
       return r
     }),
-  name: plainText('The name', 100).optional(),
-  source: plainText('The source', 64).optional(),
+  name: plainText('name', 100).optional(),
+  source: plainText('source', 64).optional(),
+  // The language of the page the form is on (a shipped catalogue; anything else is ignored): the mails follow it.
+  lang: z.string().max(20).optional(),
+  // The visitor has seen the "did you mean …?" question and chose: do not ask again.
+  checked: z.string().max(1).optional(),
+  // JSON callers that can ask the visitor (embed.js) send suggest=1 to get "did you mean …?" before the sign-up.
+  suggest: z.string().max(1).optional(),
   // The lists to join, by slug: a JSON array, or repeated `lists` fields (checkboxes) in a form. None: the default lists.
   lists: z.union([z.string().max(63), z.array(z.string().max(63)).max(50)],
     { error: 'lists must be an array of list slugs (at most 50), such as ["weekly", "events"].' })
@@ -46,7 +59,15 @@ export const signupBody = z.object({
 
 export const acceptedBody = z.object({ status: z.literal('pending'), message: z.string() })
   .describe('JSON request: accepted, a confirmation mail is on its way if the address can join')
-export const ACCEPTED_MESSAGE = 'Thanks! If the address can join the list, a link to confirm has been emailed to it: check your inbox.'
+
+/**
+ * What the "check your email" page may show: what the visitor typed and the page they came from, sealed (crypto.ts
+ * `seal`) into a cookie for an hour. Not in the URL, where proxies and browser history would keep the address; set
+ * only as the answer to the visitor's own sign-up, so it needs no consent (PECR's "strictly necessary" exemption).
+ */
+interface ThanksState { email: string, name?: string, source?: string, back?: string, lists?: string[] }
+const THANKS_MAX_AGE_MS = 60 * 60_000
+const THANKS_COOKIE = 'joinlist_thanks'
 
 export default async function signupRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
@@ -54,6 +75,12 @@ export default async function signupRoutes (fastify: FastifyInstance) {
   const { secrets } = app.lifecycle
   const blocklist = config.blocklistFile ? loadBlocklist(config.blocklistFile) : new Set<string>()
   const ownOrigin = new URL(config.publicUrl).origin
+  const secure = config.publicUrl.startsWith('https:') ? '; Secure' : ''
+
+  function thanksState (request: FastifyRequest): ThanksState | undefined {
+    const sealed = cookieValue(request.headers.cookie, THANKS_COOKIE)
+    return sealed ? unseal<ThanksState>(config.tokenSecret, sealed, app.now(), THANKS_MAX_AGE_MS) : undefined
+  }
 
   function botReason (body: z.infer<typeof signupBody>): string | undefined {
     const honeypot = body[HONEYPOT_FIELD]
@@ -79,26 +106,39 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     const allowed = site !== undefined
       ? site === 'same-origin' || site === 'none' || fromAllowedSite
       : origin === undefined || origin === ownOrigin || fromAllowedSite
-    if (!allowed) throw new ClientError(403, 'cross_site', messagesFor(request.headers['accept-language'], config.pageLanguage).signup.crossSite(config.publicUrl))
+    if (!allowed) throw new ClientError(403, 'cross_site', requestMessages(request).t('signup.crossSite', { site: config.publicUrl }))
   }
 
   // A form post with a field to fix gets the form again, with the message next to the field (the GOV.UK error
   // summary pattern); everything else goes to the app's error handler.
+  // A rate-limited form post keeps what was typed too (the limit is counted once the body is read).
   app.setErrorHandler(async (err: FastifyError, request, reply) => {
-    if (!hasZodFastifySchemaValidationErrors(err) || !isFormPost(request)) throw err
-    const issue = err.validation[0]
-    const field = issue.instancePath.replace(/^\//, '').split('/')[0] || 'email'
+    const limited = err.statusCode === 429
+    if ((!hasZodFastifySchemaValidationErrors(err) && !limited) || !isFormPost(request)) throw err
+    const m = requestMessages(request)
     const body = (request.body ?? {}) as Record<string, unknown>
     const text = (k: string) => typeof body[k] === 'string' ? body[k] as string : undefined
     const asked = typeof body.lists === 'string' ? [body.lists] : Array.isArray(body.lists) ? body.lists.map(String) : undefined
-    return sendHtml(reply, 400, await formPage(request, {
-      email: text('email'),
-      name: text('name'),
-      source: text('source'),
-      error: { field, message: issue.message ?? 'Check the value of this field.' }
-    }, asked))
+    const typed: SignupForm = { email: text('email'), name: text('name'), source: text('source'), redirect: text('redirect') }
+    if (limited) {
+      const retryAfter = Number(reply.getHeader('retry-after')) || config.rateLimitWindowSeconds
+      return sendHtml(reply, 429, await formPage(request, {
+        ...typed, formStamp: formStamp(secrets, app.now()), error: { field: 'subscribe', message: m.t('signup.tooMany', { wait: duration(m, retryAfter) }) }
+      }, asked))
+    }
+    const issue = (err as unknown as { validation: { instancePath: string, message?: string }[] }).validation[0]
+    const field = issue.instancePath.replace(/^\//, '').split('/')[0] || 'email'
+    return sendHtml(reply, 400, await formPage(request, { ...typed, error: { field, message: translated(m, issue.message) } }, asked))
   })
 
+  /** The page of an allowed site the form was on (Referer, else Origin), for a "back to …" link. */
+  function formOrigin (request: FastifyRequest): string | undefined {
+    const allowed = [...config.allowedOrigins, ...config.allowedRedirectOrigins]
+    const referer = URL.parse(request.headers.referer ?? '')
+    if (referer && allowed.includes(referer.origin)) return referer.href
+    const origin = request.headers.origin
+    return origin && allowed.includes(origin) ? `${origin}/` : undefined
+  }
   const choiceOf = (l: List): ListChoice => ({ slug: l.slug, name: l.name, description: l.description, consentText: l.ownConsentText ?? undefined })
 
   /**
@@ -120,10 +160,10 @@ export default async function signupRoutes (fastify: FastifyInstance) {
 
   /** The lists a sign-up joins, or a 400 that names what to fix. */
   async function chosenLists (request: FastifyRequest, body: z.infer<typeof signupBody>): Promise<List[]> {
-    const m = messagesFor(request.headers['accept-language'], config.pageLanguage)
-    if (body.lists_shown && !body.lists?.length) throw new ListsRefused(m.signup.listsNone, body.lists)
+    const m = requestMessages(request)
+    if (body.lists_shown && !body.lists?.length) throw new ListsRefused(m.t('signup.listsNone'), body.lists)
     const result = await app.lists.forSignup(body.lists)
-    if ('refused' in result) throw new ListsRefused(m.signup.listsRefused(result.refused.join(', ')), body.lists)
+    if ('refused' in result) throw new ListsRefused(m.t('signup.listsRefused', { slugs: result.refused.join(', ') }), body.lists)
     return result.lists
   }
 
@@ -135,12 +175,16 @@ export default async function signupRoutes (fastify: FastifyInstance) {
       response: { 200: page('The signup form') }
     }
   }, async (request, reply) => {
-    const { source } = request.query as { source?: string }
+    const { source, again } = request.query as { source?: string, again?: string }
+    // "Wrong address? Go back": the form again with what was typed.
+    const previous = again === '1' ? thanksState(request) : undefined
     const defaults = (await app.lists.offered()).filter((l) => l.isDefault).map((l) => l.slug)
     return sendHtml(reply, 200, await formPage(request, {
-      source: typeof source === 'string' ? source.slice(0, 64) : undefined,
+      email: previous?.email,
+      name: previous?.name,
+      source: previous?.source ?? (typeof source === 'string' ? source.slice(0, 64) : undefined),
       formStamp: formStamp(secrets, app.now())
-    }, defaults))
+    }, previous?.lists ?? defaults))
   })
 
   app.get('/l/:slug', {
@@ -153,7 +197,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     }
   }, async (request, reply) => {
     const list = (await app.lists.offered()).find((l) => l.slug === request.params.slug)
-    if (!list) throw new ClientError(404, 'not_found', 'There is no list at this address.')
+    if (!list) throw new ClientError(404, 'not_found', requestMessages(request).t('api.notFound'))
     const { source } = request.query as { source?: string }
     return sendHtml(reply, 200, signupPage(forList(pageContext(request), list), {
       list: list.slug,
@@ -163,15 +207,29 @@ export default async function signupRoutes (fastify: FastifyInstance) {
   })
 
   app.get('/subscribe/thanks', {
-    schema: { tags: ['pages'], summary: 'The "check your email" page', response: { 200: page('Check your email') } }
-  }, async (request, reply) => sendHtml(reply, 200, thanksPage(pageContext(request))))
+    schema: {
+      tags: ['pages'],
+      summary: 'The "check your email" page',
+      description: 'Names the address the visitor typed, from the sealed `joinlist_thanks` cookie the form post set.',
+      response: { 200: page('Check your email') }
+    }
+  }, async (request, reply) => {
+    const state = thanksState(request)
+    const back = state?.back ? URL.parse(state.back) : null
+    return sendHtml(reply, 200, thanksPage(pageContext(request), {
+      email: state?.email,
+      again: state ? '/?again=1' : undefined,
+      back: back ? { href: back.href, site: back.host } : undefined
+    }))
+  })
 
   // The CORS preflight for cross-origin JavaScript, answered by @fastify/cors from this route's config.
   app.options('/subscribe', { config: crossOrigin(config.allowedOrigins), schema: { hide: true } },
     async (request, reply) => reply.callNotFound())
 
   app.post('/subscribe', {
-    config: { ...crossOrigin(config.allowedOrigins), rateLimit: routeLimit(config, config.rateLimitSubscribeMax) },
+    // Counted once the body is read (preValidation), so a refused form post can be shown again as typed.
+    config: { ...crossOrigin(config.allowedOrigins), rateLimit: { ...routeLimit(config, config.rateLimitSubscribeMax), hook: 'preValidation' as const } },
     onRequest: sameSiteForms,
     schema: {
       tags: ['public'],
@@ -180,6 +238,8 @@ export default async function signupRoutes (fastify: FastifyInstance) {
       body: signupBody,
       response: {
         202: acceptedBody,
+        200: pageOrJson('A likely typo in the address (a form post, or JSON with suggest=1): "did you mean …?", nothing stored yet',
+          z.object({ status: z.literal('check'), suggestion: z.string(), message: z.string(), use: z.string(), keep: z.string() })),
         303: z.null().optional().describe('Form post: redirect to /subscribe/thanks'),
         400: errors[400],
         403: errorBody('A form posted from a page on a website not in ALLOWED_ORIGINS.'),
@@ -191,6 +251,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     }
   }, async (request, reply) => {
     const { email, name, source } = request.body
+    const m = requestMessages(request)
     let lists: List[]
     try {
       lists = await chosenLists(request, request.body)
@@ -198,8 +259,25 @@ export default async function signupRoutes (fastify: FastifyInstance) {
       if (!(err instanceof ListsRefused)) throw err
       if (!isFormPost(request)) throw new ClientError(400, 'invalid_lists', err.message)
       return sendHtml(reply, 400, await formPage(request, {
-        email: email.email, name, source, formStamp: formStamp(secrets, app.now()), error: { field: 'lists', message: err.message }
+        email: email.email, name, source, redirect: request.body.redirect, formStamp: formStamp(secrets, app.now()), error: { field: 'lists', message: err.message }
       }, err.asked))
+    }
+    const asks = isFormPost(request) || request.body.suggest === '1'
+    const suggestion = asks && !request.body.checked ? suggestAddress(email.email) : undefined
+    if (suggestion && !isFormPost(request)) {
+      return reply.code(200).send({
+        status: 'check' as const,
+        suggestion,
+        message: m.t('signup.suggest', { suggestion }),
+        use: m.t('signup.useSuggestion', { suggestion }),
+        keep: m.t('signup.keepTyped', { email: email.email })
+      })
+    }
+    if (suggestion) {
+      // Nothing is stored or sent yet: the visitor picks the address, and may keep their own spelling.
+      return sendHtml(reply, 200, await formPage(request, {
+        email: email.email, name, source, redirect: request.body.redirect, suggestion, formStamp: request.body[STAMP_FIELD]
+      }, request.body.lists))
     }
     const bot = botReason(request.body)
     if (bot === 'form-stamp-too-fast' && isFormPost(request)) {
@@ -210,7 +288,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
         name,
         source,
         formStamp: formStamp(secrets, app.now()),
-        error: { field: 'subscribe', message: pageContext(request).m.signup.tooFast }
+        error: { field: 'subscribe', message: m.t('signup.tooFast') }
       }, request.body.lists))
     }
     if (bot) {
@@ -221,6 +299,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
         email: email.email,
         emailNormalized: email.normalized,
         name: name || undefined,
+        language: languageOf(request),
         source: source || undefined,
         ip: request.ip,
         userAgent: request.headers['user-agent']?.slice(0, 500),
@@ -228,7 +307,7 @@ export default async function signupRoutes (fastify: FastifyInstance) {
         form: request.headers.origin?.slice(0, 200),
         listIds: lists.map((l) => l.id)
       }).catch((err: unknown) => {
-        if (err instanceof SignupQueueFull) throw new ClientError(503, 'overloaded', err.message, 5)
+        if (err instanceof SignupQueueFull) throw new ClientError(503, 'overloaded', m.t('api.overloaded'), 5)
         throw err
       })
       app.outbox.kick()
@@ -236,9 +315,13 @@ export default async function signupRoutes (fastify: FastifyInstance) {
     // The same answer whatever the address's state (CWE-204).
     if (isFormPost(request)) {
       const target = safeRedirect(request.body.redirect, config.publicUrl, config.allowedRedirectOrigins)
+      if (!target) {
+        const state: ThanksState = { email: email.email, name: name || undefined, source: source || undefined, back: formOrigin(request), lists: request.body.lists }
+        reply.header('set-cookie', `${THANKS_COOKIE}=${seal(config.tokenSecret, state, app.now())}; Path=/; Max-Age=${THANKS_MAX_AGE_MS / 1000}; SameSite=Lax; HttpOnly${secure}`)
+      }
       return reply.code(303).header('location', target ?? '/subscribe/thanks').send(null)
     }
-    return reply.code(202).send({ status: 'pending' as const, message: ACCEPTED_MESSAGE })
+    return reply.code(202).send({ status: 'pending' as const, message: m.t('api.accepted') })
   })
 }
 
