@@ -49,16 +49,8 @@ export default async function importPageRoutes (app: FastifyInstance) {
   }, async (request, reply) => {
     const upload = (request.body ?? {}) as Upload
     if (!upload.file) return await show(request, reply, 400, { error: 'Choose a CSV file to import.' })
-    const { lifecycle } = app
     try {
-      const report = await importFile({
-        database: app.database,
-        lists: app.lists,
-        secrets: lifecycle.secrets,
-        now: app.now,
-        messageIdDomain: lifecycle.messageIdDomain,
-        confirmTtlHours: lifecycle.confirmTtlHours
-      }, upload.file, { list: upload.list ?? '', dryRun: upload.dryRun === 'true', maxBytes: app.config.importMaxMb * 1_000_000 }, staffWho(request))
+      const report = await importFile(app.lifecycle, upload.file, { list: upload.list ?? '', dryRun: upload.dryRun === 'true', maxBytes: app.config.importMaxMb * 1_000_000 }, staffWho(request))
       return await show(request, reply, 200, { report })
     } catch (err) {
       if (!(err instanceof ImportError)) throw err

@@ -76,16 +76,8 @@ export default async function importRoutes (fastify: FastifyInstance) {
     const declared = Number(request.headers['content-length'])
     if (declared > maxBytes) throw new ClientError(413, 'file_too_large', `The file is over ${app.config.importMaxMb} MB (IMPORT_MAX_MB): import it with the CLI, or in parts.`)
     const { list, dryRun, sendConfirmations, perMinute } = request.query
-    const { lifecycle } = app
     try {
-      return await importFile({
-        database: app.database,
-        lists: app.lists,
-        secrets: lifecycle.secrets,
-        now: app.now,
-        messageIdDomain: lifecycle.messageIdDomain,
-        confirmTtlHours: lifecycle.confirmTtlHours
-      }, body, { list, dryRun, sendConfirmations, confirmationsPerMinute: perMinute, maxBytes }, staffWho(request))
+      return await importFile(app.lifecycle, body, { list, dryRun, sendConfirmations, confirmationsPerMinute: perMinute, maxBytes }, staffWho(request))
     } catch (err) {
       if (err instanceof ImportError) throw new ClientError(err.status, err.code, `${err.message} Nothing was imported.`)
       throw err
