@@ -16,13 +16,12 @@ import { parseEmail } from './domain/email.js'
 import { EXPORT_STATUSES, sinceOutOfRange, type ExportFilter, type ExportStatus } from './domain/export.js'
 import { auditedExport, type Actor } from './domain/ledger.js'
 import { ensureConsentText } from './domain/consent.js'
-import { ListError, Lists, type NewList } from './domain/lists.js'
-import { UNNAMED_LIST } from './mail/messages.js'
+import { ListError, type NewList } from './domain/lists.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
 import { staffCommand } from './staff-cli.js'
 import { importCommand } from './import-cli.js'
-import { prepareData, secretsOf } from './plugins/lifecycle.js'
+import { openLists, prepareData, secretsOf } from './plugins/lifecycle.js'
 
 export interface CliContext {
   /** An open, migrated database; without one, runCli opens (and closes) the one the config names. */
@@ -193,11 +192,7 @@ async function withDatabase (argv: string[], ctx: CliContext): Promise<number> {
 
 /** `lists …`: the same functions as /admin/api/lists. */
 async function listsCommand (ctx: CliContext, database: Database, args: string[], now: () => Date): Promise<number> {
-  const lists = new Lists(database, {
-    listName: ctx.config.listName ?? UNNAMED_LIST,
-    consentTextVersion: await ensureConsentText(database, ctx.config.consentText),
-    welcomeEmail: ctx.config.welcomeEmail
-  }, now)
+  const lists = openLists(database, ctx.config, await ensureConsentText(database, ctx.config.consentText), now)
   const [sub, slug, ...more] = args
   try {
     let changed

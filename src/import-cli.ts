@@ -1,6 +1,5 @@
 // `npm run cli -- import <file.csv> --list <slug> [--dry-run] [--send-confirmations] [--per-minute N]`: the same
 // import as POST /admin/api/imports (src/domain/import.ts), with a progress bar when run on a terminal.
-import { UNNAMED_LIST } from './mail/messages.js'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
@@ -9,9 +8,8 @@ import type { Database } from './db/client.js'
 import { ensureConsentText } from './domain/consent.js'
 import { importFile, ImportError, type ImportOptions } from './domain/import.js'
 import type { Actor } from './domain/ledger.js'
-import { Lists } from './domain/lists.js'
 import { senderDomain } from './mail/messages.js'
-import { secretsOf } from './plugins/lifecycle.js'
+import { openLists, secretsOf } from './plugins/lifecycle.js'
 
 interface ImportCliContext {
   database: Database
@@ -43,11 +41,7 @@ export async function importCommand (ctx: ImportCliContext, args: string[], who:
     return { code: 1 }
   }
   const { config, database } = ctx
-  const lists = new Lists(database, {
-    listName: config.listName ?? UNNAMED_LIST,
-    consentTextVersion: await ensureConsentText(database, config.consentText),
-    welcomeEmail: config.welcomeEmail
-  }, now)
+  const lists = openLists(database, config, await ensureConsentText(database, config.consentText), now)
   const input = createReadStream(file, { highWaterMark: 256 * 1024 })
   // A progress bar only where someone watches; a log file gets the report alone.
   const progress = () => {

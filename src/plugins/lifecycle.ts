@@ -2,6 +2,7 @@
 // secrets), built once from the config, and the sign-up batch writer. Routes and the CLI pass these to src/domain/*.
 import fp from 'fastify-plugin'
 import type { AppConfig } from '../app.js'
+import type { Config } from '../config.js'
 import type { Database } from '../db/client.js'
 import { ensureConsentText } from '../domain/consent.js'
 import { Lists } from '../domain/lists.js'
@@ -17,6 +18,14 @@ export const secretsOf = (config: Pick<AppConfig, 'tokenSecret' | 'tokenSecretPr
   ({ current: config.tokenSecret, previous: config.tokenSecretPrevious })
 
 /** What a fresh start must do to the data before serving (idempotent; several instances may run it at once). */
+/**
+ * The lists, as the server and the command line both open them: a list without a name of its own takes LIST_NAME
+ * (or the default name), and WELCOME_EMAIL is the default welcome setting.
+ */
+export const openLists = (database: Database, config: Pick<Config, 'listName' | 'welcomeEmail'>, consentTextVersion: number,
+  now: () => Date): Lists =>
+  new Lists(database, { listName: config.listName ?? UNNAMED_LIST, consentTextVersion, welcomeEmail: config.welcomeEmail }, now)
+
 export async function prepareData (database: Database, secrets: Secrets, warn: (data: object, message: string) => void): Promise<void> {
   await backfillUnsubscribeSecrets(database, secrets)
   await checkSuppressionKeys(database, secrets, (message, n) => warn({ entries: n }, message))
@@ -34,7 +43,7 @@ export default fp(async (app) => {
     consentTextVersions[lang] = await ensureConsentText(database, text)
   }
   const consentTextVersion = consentTextVersions.en
-  const lists = new Lists(database, { listName: config.listName ?? UNNAMED_LIST, consentTextVersion, welcomeEmail: config.welcomeEmail }, app.now)
+  const lists = openLists(database, config, consentTextVersion, app.now)
   const lifecycle: LifecycleDeps = {
     database,
     lists,
