@@ -11,15 +11,9 @@ import { ADMIN_TOKEN, testClock, testConfig } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { startSmtp, waitForMailTo, type ReceivedMail } from '../helpers/smtp.js'
 import { freePort } from '../helpers/process.js'
-import { axe, browserSkipReason, launch, screenshot, staticSite } from '../helpers/browser.js'
+import { axe, withBrowser, launch, screenshot, staticSite } from '../helpers/browser.js'
 
-const skip = browserSkipReason()
-if (skip) {
-  t.comment(skip)
-  t.pass(skip)
-} else {
-  await run()
-}
+await withBrowser(t, run)
 
 async function run () {
   const port = await freePort()

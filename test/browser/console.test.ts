@@ -12,15 +12,9 @@ import { STAFF_PASSWORD } from '../helpers/console.js'
 import { testDatabase } from '../helpers/database.js'
 import { startSmtp } from '../helpers/smtp.js'
 import { freePort } from '../helpers/process.js'
-import { axe, browserSkipReason, launch, screenshot } from '../helpers/browser.js'
+import { axe, withBrowser, launch, screenshot } from '../helpers/browser.js'
 
-const skip = browserSkipReason()
-if (skip) {
-  t.comment(skip)
-  t.pass(skip)
-} else {
-  await run()
-}
+await withBrowser(t, run)
 
 async function run () {
   const port = await freePort()

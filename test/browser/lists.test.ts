@@ -11,15 +11,9 @@ import { testClock, testConfig } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { startSmtp, waitForMailTo } from '../helpers/smtp.js'
 import { freePort } from '../helpers/process.js'
-import { axe, browserSkipReason, launch, staticSite } from '../helpers/browser.js'
+import { axe, withBrowser, launch, staticSite } from '../helpers/browser.js'
 
-const skip = browserSkipReason()
-if (skip) {
-  t.comment(skip)
-  t.pass(skip)
-} else {
-  await run()
-}
+await withBrowser(t, run)
 
 async function run () {
   const port = await freePort()
