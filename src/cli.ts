@@ -19,6 +19,7 @@ import { ensureConsentText } from './domain/consent.js'
 import { ListError, type NewList } from './domain/lists.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
+import { senderDomain } from './mail/messages.js'
 import { staffCommand } from './staff-cli.js'
 import { importCommand } from './import-cli.js'
 import { openLists, prepareData, secretsOf } from './plugins/lifecycle.js'
@@ -53,7 +54,7 @@ const USAGE = `Usage: npm run cli -- <command>
                                             transaction; prints the report as JSON. --send-confirmations: mail the
                                             rows imported as pending, N a minute (default 60); by default none
   purge                                     delete unconfirmed sign-ups past PENDING_RETENTION_DAYS now
-  staff add <email> --role owner|editor|viewer
+  staff add <email> --role owner|editor|viewer [--mail]
                                             a staff account; prints its one-time link to set a password
 Tip: npm prints its own banner on stdout, so use --output FILE (or \`npm run --silent cli -- export > list.csv\`).
 \`npm run --silent cli -- <command> --help\` tells more about one command. Settings come from the environment, or
@@ -85,8 +86,9 @@ The same CSV as GET /admin/subscribers.csv, recorded in the ledger. Example:
   lists rename <slug> <name>             rename a list
   lists archive|reopen <slug>            close a list to sign-ups (its subscriptions are kept), or open it again
 `,
-  staff: `Usage: npm run --silent cli -- staff add <email> --role owner|editor|viewer
-Adds a staff account and prints its one-time link to set a password.
+  staff: `Usage: npm run --silent cli -- staff add <email> --role owner|editor|viewer [--mail]
+Adds a staff account and prints its one-time link to set a password; with --mail, the link is also mailed to them
+(through the outbox: the running server sends it).
 `,
   purge: `Usage: npm run --silent cli -- purge
 Deletes unconfirmed sign-ups older than PENDING_RETENTION_DAYS now, as the server does every PURGE_INTERVAL_MINUTES.
@@ -144,7 +146,7 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
         return 0
       }
       case 'staff': {
-        const result = await staffCommand(database, rest, ctx.config.publicUrl, who.actor, now())
+        const result = await staffCommand(database, rest, ctx.config.publicUrl, senderDomain(ctx.config.mailFrom, new URL(ctx.config.publicUrl).hostname), who.actor, now())
         if ('usage' in result) throw new UsageError(result.usage)
         ;(result.code === 0 ? ctx.stdout : ctx.stderr).write(result.text)
         return result.code

@@ -3,14 +3,15 @@
 import { sql } from 'drizzle-orm'
 import {
   pgTable, pgEnum, pgSequence, bigserial, bigint, serial, uuid, text, timestamp, integer, inet, jsonb, date, boolean,
-  index, uniqueIndex, primaryKey
+  index, uniqueIndex, primaryKey, check, type AnyPgColumn
 } from 'drizzle-orm/pg-core'
 
 export const subscriberStatus = pgEnum('subscriber_status', ['pending', 'confirmed', 'unsubscribed'])
 export type SubscriberStatus = typeof subscriberStatus.enumValues[number]
 // import: the address had left the list in the service it was imported from (the file said so).
 export const unsubscribeMethod = pgEnum('unsubscribe_method', ['link', 'one-click', 'preferences', 'staff', 'import'])
-export const outboxKind = pgEnum('outbox_kind', ['confirmation', 'welcome'])
+// staff-invite: a staff member's one-time link to set a password (sent to a staff account, not a subscriber).
+export const outboxKind = pgEnum('outbox_kind', ['confirmation', 'welcome', 'staff-invite'])
 // sending = claimed under a lease (next_attempt_at is the lease's end); cancelled = no longer wanted (e.g. unsubscribed).
 export const outboxStatus = pgEnum('outbox_status', ['pending', 'sending', 'sent', 'dead', 'cancelled'])
 
@@ -123,8 +124,10 @@ export const subscriptions = pgTable('subscriptions', {
 
 export const outbox = pgTable('outbox', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
-  subscriberId: bigint('subscriber_id', { mode: 'number' }).notNull()
+  // A subscriber's mail, or (staff-invite) a staff account's: exactly one of the two is set.
+  subscriberId: bigint('subscriber_id', { mode: 'number' })
     .references(() => subscribers.id, { onDelete: 'cascade' }),
+  staffId: integer('staff_id').references((): AnyPgColumn => staffAccounts.id, { onDelete: 'cascade' }),
   kind: outboxKind('kind').notNull(),
   // The list a welcome mail is for (its List-Id and one-click link); a confirmation names its lists in the payload.
   listId: integer('list_id').references(() => lists.id),
@@ -132,7 +135,7 @@ export const outbox = pgTable('outbox', {
   // Stored once and reused on every retry, so a resend is recognisably the same message.
   messageId: text('message_id').notNull(),
   // What the mail needs that the subscriber row cannot give back (the raw confirmation token); wiped once sent.
-  payload: jsonb('payload').$type<{ token?: string, lists?: number[] }>(),
+  payload: jsonb('payload').$type<{ token?: string, lists?: number[], language?: string }>(),
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
   lastError: text('last_error'),
@@ -140,7 +143,9 @@ export const outbox = pgTable('outbox', {
   sentAt: timestamp('sent_at', { withTimezone: true })
 }, (t) => [
   index('outbox_due_idx').on(t.nextAttemptAt).where(sql`status in ('pending', 'sending')`),
-  index('outbox_subscriber_idx').on(t.subscriberId)
+  index('outbox_subscriber_idx').on(t.subscriberId),
+  index('outbox_staff_idx').on(t.staffId).where(sql`staff_id IS NOT NULL`),
+  check('outbox_one_recipient', sql`(subscriber_id IS NULL) <> (staff_id IS NULL)`)
 ])
 
 export const consentEventType = pgEnum('consent_event_type',

@@ -3,6 +3,7 @@
 import { sql } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
 import { sha256Hex } from '../crypto.js'
+import { newMessageId } from './subscribers.js'
 import { randomToken } from './tokens.js'
 import { parseEmail } from './email.js'
 
@@ -75,13 +76,25 @@ export async function anyStaff (database: Database): Promise<boolean> {
 
 /**
  * A new one-time link to set the password (older links of the account stop working). Returns the raw token; only
- * its SHA-256 is stored.
+ * its SHA-256 is stored. With `mail`, the link is also queued for the account's address through the outbox, in the
+ * same statement (the worker sends it; the raw token waits in the outbox row until then, as a confirmation's does).
  */
-export async function issuePasswordLink (database: Database, staffId: number, now: Date): Promise<string> {
+export async function issuePasswordLink (database: Database, staffId: number, now: Date,
+  mail?: { messageIdDomain: string, language: string }): Promise<string> {
   const token = randomToken()
   const expires = new Date(now.getTime() + PASSWORD_LINK_HOURS * 3_600_000).toISOString()
   await database.rows(sql`
-    WITH cleared AS (DELETE FROM staff_password_tokens WHERE staff_id = ${staffId})
+    WITH cleared AS (DELETE FROM staff_password_tokens WHERE staff_id = ${staffId}),
+    cancelled AS (
+      UPDATE outbox SET status = 'cancelled', payload = NULL, last_error = 'replaced by a newer password link'
+      WHERE staff_id = ${staffId} AND status IN ('pending', 'dead')
+    ),
+    mailed AS (
+      INSERT INTO outbox (staff_id, kind, message_id, payload, next_attempt_at, created_at)
+      SELECT ${staffId}, 'staff-invite', ${mail ? newMessageId(mail.messageIdDomain) : ''},
+        jsonb_build_object('token', ${token}::text, 'language', ${mail?.language ?? 'en'}::text), ${now.toISOString()}, ${now.toISOString()}
+      WHERE ${mail !== undefined}
+    )
     INSERT INTO staff_password_tokens (token_hash, staff_id, expires_at, created_at)
     VALUES (${sha256Hex(token)}, ${staffId}, ${expires}, ${now.toISOString()})`)
   return token

@@ -96,6 +96,14 @@ export function confirmationMail (ctx: MailContext, confirmUrl: string, ttlHours
   return compose(ctx, 'confirmation', { link: confirmUrl, ttl_hours: ttlHours, manage_url: manageUrl }, false)
 }
 
+/**
+ * A new member of staff's one-time link to set a password. Transactional like the confirmation (no List-Unsubscribe):
+ * it goes to one person because an owner asked for it.
+ */
+export function staffInviteMail (ctx: MailContext, link: string, ttlHours: number): Mail.Options {
+  return compose(ctx, 'staff-invite', { link, ttl_hours: ttlHours }, false)
+}
+
 export function welcomeMail (ctx: MailContext, unsubscribeUrl: string, manageUrl?: string): Mail.Options {
   // The welcome mail goes only to people who confirmed: their name is theirs.
   const mail = compose(ctx, 'welcome', { name: ctx.to.name ?? undefined, unsubscribe_url: unsubscribeUrl, manage_url: manageUrl }, true)

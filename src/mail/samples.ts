@@ -1,7 +1,8 @@
 // Sample mails: each template rendered with made-up data, for the staff preview and the spam check.
 import { randomBytes } from 'node:crypto'
 import type Mail from 'nodemailer/lib/mailer/index.js'
-import { confirmationMail, welcomeMail, type MailSettings } from './messages.js'
+import { PASSWORD_LINK_HOURS } from '../domain/staff.js'
+import { confirmationMail, staffInviteMail, welcomeMail, type MailSettings } from './messages.js'
 import { MAIL_KINDS, type MailKind } from './templates.js'
 
 export const MAIL_KIND_NAMES = Object.keys(MAIL_KINDS) as MailKind[]
@@ -19,9 +20,9 @@ export function sampleMail (settings: MailSettings, kind: MailKind,
   }
   // 43 characters like a real token, so line lengths and link shapes match real mail.
   const token = 'SAMPLE-' + randomBytes(27).toString('base64url')
-  return kind === 'confirmation'
-    ? confirmationMail(ctx, `${opts.publicUrl}/confirm/${token}`, opts.confirmTtlHours)
-    : welcomeMail(ctx, `${opts.publicUrl}/unsubscribe/${token}`)
+  if (kind === 'confirmation') return confirmationMail(ctx, `${opts.publicUrl}/confirm/${token}`, opts.confirmTtlHours)
+  if (kind === 'staff-invite') return staffInviteMail(ctx, `${opts.publicUrl}/admin/password/${token}`, PASSWORD_LINK_HOURS)
+  return welcomeMail(ctx, `${opts.publicUrl}/unsubscribe/${token}`)
 }
 
 /** The raw RFC 5322 message nodemailer would send (DKIM-signed when configured), CRLF line ends. */

@@ -14,7 +14,10 @@ export const MAIL_KINDS = {
   // No {{name}}: the confirmation mail goes to an unconfirmed address (src/mail/messages.ts says why).
   // manage_url: the preference page, set only when there are several lists.
   confirmation: { allowed: ['list_name', 'link', 'ttl_hours', 'manage_url', 'accent_color', 'logo_url'], required: 'link' },
-  welcome: { allowed: ['list_name', 'name', 'unsubscribe_url', 'manage_url', 'accent_color', 'logo_url'], required: 'unsubscribe_url' }
+  welcome: { allowed: ['list_name', 'name', 'unsubscribe_url', 'manage_url', 'accent_color', 'logo_url'], required: 'unsubscribe_url' },
+  // To a new member of staff: their one-time link to set a password. A MAIL_TEMPLATES_DIR made before this mail
+  // existed lacks it: the shipped one is used then.
+  'staff-invite': { allowed: ['list_name', 'link', 'ttl_hours', 'accent_color', 'logo_url'], required: 'link', shippedFallback: true }
 } as const
 
 export type MailKind = keyof typeof MAIL_KINDS
@@ -73,12 +76,13 @@ function check (kind: MailKind, part: Part, file: string, source: string): void 
  * Reads and checks every template in dir (MAIL_TEMPLATES_DIR, else the shipped ones). Throws a TemplateError
  * naming the file on the first problem, so a broken edit stops the process at start, not at the first send.
  */
-export function loadTemplates (dir: string = DEFAULT_TEMPLATES_DIR): MailTemplates {
+export function loadTemplates (dir: string = DEFAULT_TEMPLATES_DIR, shippedDir: string = DEFAULT_TEMPLATES_DIR): MailTemplates {
   const templates = {} as MailTemplates
   for (const kind of Object.keys(MAIL_KINDS) as MailKind[]) {
     const template = {} as MailTemplate
+    const from = 'shippedFallback' in MAIL_KINDS[kind] && !existsSync(join(dir, `${kind}.${PARTS.text}`)) ? shippedDir : dir
     for (const part of Object.keys(PARTS) as Part[]) {
-      const file = join(dir, `${kind}.${PARTS[part]}`)
+      const file = join(from, `${kind}.${PARTS[part]}`)
       let source: string
       try {
         source = readFileSync(file, 'utf8')
@@ -103,7 +107,8 @@ export function loadLanguageTemplates (languages: string[], localesDir: string, 
   for (const lang of languages) {
     const own = overrideDir && existsSync(join(overrideDir, lang)) ? join(overrideDir, lang) : undefined
     const flat = overrideDir && lang === 'en' && existsSync(join(overrideDir, 'confirmation.html')) ? overrideDir : undefined
-    out[lang] = loadTemplates(own ?? flat ?? join(localesDir, lang, 'mail'))
+    const shipped = join(localesDir, lang, 'mail')
+    out[lang] = loadTemplates(own ?? flat ?? shipped, shipped)
   }
   return out
 }

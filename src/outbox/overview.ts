@@ -48,8 +48,8 @@ export async function outboxCounts (database: Database, now: Date): Promise<Omit
 export async function outboxOverview (database: Database, now: Date, limit = 100): Promise<OutboxOverview> {
   const { counts, oldestWaitingSeconds } = await outboxCounts(database, now)
   const dead = await database.rows<{ id: number, kind: string, email: string, attempts: number, last_error: string | null, created_at: string }>(sql`
-    SELECT o.id, o.kind::text AS kind, s.email, o.attempts, o.last_error, o.created_at::text AS created_at
-    FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id
+    SELECT o.id, o.kind::text AS kind, coalesce(s.email, a.email) AS email, o.attempts, o.last_error, o.created_at::text AS created_at
+    FROM outbox o LEFT JOIN subscribers s ON s.id = o.subscriber_id LEFT JOIN staff_accounts a ON a.id = o.staff_id
     WHERE o.status = 'dead' ORDER BY o.id DESC LIMIT ${limit}`)
   return {
     counts,

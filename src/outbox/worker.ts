@@ -9,7 +9,10 @@ import { maskEmail, maskEmailsIn } from '../domain/email.js'
 import type { Lists } from '../domain/lists.js'
 import { AWAITING } from '../domain/subscribers.js'
 import { unsubscribeToken } from '../domain/tokens.js'
-import { confirmationMail, UNNAMED_LIST, welcomeMail, type MailSettings } from '../mail/messages.js'
+import type Mail from 'nodemailer/lib/mailer/index.js'
+import { sha256Hex } from '../crypto.js'
+import { PASSWORD_LINK_HOURS } from '../domain/staff.js'
+import { confirmationMail, staffInviteMail, UNNAMED_LIST, welcomeMail, type MailSettings } from '../mail/messages.js'
 import { isPermanentFailure, type Mailer } from '../mail/transport.js'
 import { retryDelayMs } from './backoff.js'
 
@@ -33,9 +36,9 @@ export interface WorkerOptions {
 
 interface Claimed {
   id: number
-  kind: 'confirmation' | 'welcome'
+  kind: 'confirmation' | 'welcome' | 'staff-invite'
   message_id: string
-  payload: { token?: string, lists?: number[] } | null
+  payload: { token?: string, lists?: number[], language?: string } | null
   attempts: number
   list_id: number | null
   /** The status of the subscription a welcome mail is for. */
@@ -48,6 +51,8 @@ interface Claimed {
   public_id: string
   unsubscribe_secret: string
   subscriber_status: string
+  /** A staff invite: the SHA-256 of the account's current unexpired password link (NULL: used, expired or disabled). */
+  staff_link_hash: string | null
 }
 
 /**
@@ -166,18 +171,28 @@ export class OutboxWorker {
       ), claimed AS (
         UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1, next_attempt_at = ${leaseEnd.toISOString()}
         FROM due WHERE o.id = due.id
-        RETURNING o.id, o.kind, o.message_id, o.payload, o.attempts, o.subscriber_id, o.list_id
+        RETURNING o.id, o.kind, o.message_id, o.payload, o.attempts, o.subscriber_id, o.staff_id, o.list_id
       )
       SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, c.list_id, s.email, s.name, s.language, s.public_id,
         s.unsubscribe_secret, s.status AS subscriber_status,
         (SELECT p.status FROM subscriptions p WHERE p.subscriber_id = c.subscriber_id AND p.list_id = c.list_id) AS list_status,
-        EXISTS (SELECT 1 FROM subscriptions p WHERE p.subscriber_id = c.subscriber_id AND ${sql.raw(AWAITING)}) AS awaiting
-      FROM claimed c JOIN subscribers s ON s.id = c.subscriber_id`)
+        EXISTS (SELECT 1 FROM subscriptions p WHERE p.subscriber_id = c.subscriber_id AND ${sql.raw(AWAITING)}) AS awaiting,
+        NULL AS staff_link_hash
+      FROM claimed c JOIN subscribers s ON s.id = c.subscriber_id
+      UNION ALL
+      SELECT c.id, c.kind, c.message_id, c.payload, c.attempts, NULL, a.email, NULL, c.payload->>'language', NULL,
+        NULL, NULL, NULL, FALSE,
+        (SELECT t.token_hash FROM staff_password_tokens t WHERE t.staff_id = a.id AND t.expires_at > ${now.toISOString()} AND a.disabled_at IS NULL)
+      FROM claimed c JOIN staff_accounts a ON a.id = c.staff_id`)
   }
 
   /** Sends one message and records the outcome; `sent` is called once the SMTP server has accepted it. */
   private async deliver (m: Claimed, sent?: () => void): Promise<void> {
     const to = maskEmail(m.email)
+    if (m.kind === 'staff-invite') {
+      await this.deliverStaffInvite(m, to, sent)
+      return
+    }
     // A welcome mail to someone who left the list since, or a confirmation when nothing waits for one any more, is
     // not sent: an unsubscribe holds before the next send (Google and Yahoo sender guidelines).
     const unwanted = m.kind === 'welcome'
@@ -214,19 +229,41 @@ export class OutboxWorker {
       link = `${base}/unsubscribe/${token}${several && list ? `?list=${encodeURIComponent(list.slug)}` : ''}`
       message = welcomeMail(mailFor(list?.name ?? this.opts.mail.listName), link, manageUrl)
     }
-    try {
-      await this.mailer.send(message)
-    } catch (err) {
-      await this.failed(m, err, to)
-      return
-    }
-    sent?.()
-    await this.recordSent(m.id)
-    this.log.info({ outboxId: m.id, kind: m.kind, to }, 'mail sent')
+    if (!await this.send(m, message, to, sent)) return
     // Embedded mode has no real mail: the link goes to the log on purpose, so a newcomer can follow it.
     if (this.mailer.kind === 'mailbox' && m.kind === 'confirmation') {
       this.log.info(`confirmation link for ${to} (local mailbox, no SMTP_URL): ${link}`)
     }
+  }
+
+  /** Sends a built message and records the outcome; false when it failed (and was scheduled again or marked dead). */
+  private async send (m: Claimed, message: Mail.Options, to: string, sent?: () => void): Promise<boolean> {
+    try {
+      await this.mailer.send(message)
+    } catch (err) {
+      await this.failed(m, err, to)
+      return false
+    }
+    sent?.()
+    await this.recordSent(m.id)
+    this.log.info({ outboxId: m.id, kind: m.kind, to }, 'mail sent')
+    return true
+  }
+
+  /** A staff member's set-password link: not sent once that link was used, replaced, expired, or the account disabled. */
+  private async deliverStaffInvite (m: Claimed, to: string, sent?: () => void): Promise<void> {
+    const token = m.payload?.token
+    if (!token || m.staff_link_hash !== sha256Hex(token)) {
+      await this.finish(m.id, 'cancelled', 'the link was used, replaced or expired, or the account disabled, before its turn came')
+      return
+    }
+    const message = staffInviteMail({
+      ...this.opts.mail,
+      to: { address: m.email },
+      language: m.language,
+      messageId: m.message_id
+    }, `${this.opts.publicUrl}/admin/password/${token}`, PASSWORD_LINK_HOURS)
+    await this.send(m, message, to, sent)
   }
 
   private async failed (m: Claimed, err: unknown, to: string): Promise<void> {

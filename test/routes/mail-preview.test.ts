@@ -45,7 +45,7 @@ t.test('the preview is for staff only, and an unknown template or part is refuse
   t.match(anonymous.headers['www-authenticate'], /^Basic /)
   const unknown = await app.inject({ url: '/admin/mail-preview/newsletter', headers: staff })
   t.equal(unknown.statusCode, 404)
-  t.same(unknown.json(), { error: 'not_found', message: 'No mail template "newsletter": use confirmation or welcome.', field: 'template' })
+  t.same(unknown.json(), { error: 'not_found', message: 'No mail template "newsletter": use confirmation, welcome, or staff-invite.', field: 'template' })
   const badPart = await app.inject({ url: '/admin/mail-preview/welcome?part=pdf', headers: staff })
   t.equal(badPart.statusCode, 400)
 

@@ -40,7 +40,7 @@ export default async function mailPreviewRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { template } = request.params
     if (!isMailKind(template)) {
-      return reply.code(404).send({ error: 'not_found', message: `No mail template "${template}": use ${MAIL_KIND_NAMES.join(' or ')}.`, field: 'template' })
+      return reply.code(404).send({ error: 'not_found', message: `No mail template "${template}": use ${new Intl.ListFormat('en', { type: 'disjunction' }).format(MAIL_KIND_NAMES)}.`, field: 'template' })
     }
     const { lang } = request.query
     const message = sampleMail(app.mailSettings, template, { ...app.config, language: lang })

@@ -9,12 +9,16 @@ import { addStaff, getStaff, issuePasswordLink, listStaff, setStaffDisabled, set
 import { ClientError, sendHtml } from '../../http.js'
 import { errors, page, staffErrors, staffSecurity } from '../../openapi.js'
 import { consoleContext } from '../../pages/console/frame.js'
+import { languageOf } from '../../pages/context.js'
 import { keysPage, staffPage } from '../../pages/console/staff.js'
 import { csrfFor } from './subscribers.js'
 
 const owner = { staffRole: 'owner' as const }
 const idParams = z.object({ id: z.coerce.number({ error: 'id must be a number.' }).int().positive().max(2 ** 31 - 1) })
 const roleField = z.enum(STAFF_ROLES, { error: `role must be one of ${STAFF_ROLES.join(', ')}.` })
+// An HTML checkbox: present ("on") when ticked, absent when not.
+const mailField = z.union([z.literal('on'), z.literal('true'), z.literal('false'), z.boolean()], { error: 'mail must be "on" or absent.' })
+  .optional().transform((v) => v === 'on' || v === 'true' || v === true)
 const keyInput = z.object({
   name: z.string().trim().min(1, 'Give the key a name.').max(100, 'name must be at most 100 characters.'),
   role: roleField,
@@ -28,6 +32,13 @@ export default async function staffRoutes (fastify: FastifyInstance) {
   const audit = (request: FastifyRequest, action: string, target: string, details?: Record<string, unknown>) =>
     recordAudit(app.database, { actor: request.staff!.actor, action, target, ip: request.ip, details }, app.now())
   const linkOf = (token: string) => `${app.config.publicUrl}/admin/password/${token}`
+  // A link to mail goes out through the outbox in the owner's language; the page still shows it once.
+  const newLink = async (request: FastifyRequest, staffId: number, mail: boolean) => {
+    const token = await issuePasswordLink(app.database, staffId, app.now(),
+      mail ? { messageIdDomain: app.mailSettings.fromDomain, language: languageOf(request) } : undefined)
+    if (mail) app.outbox.kick()
+    return token
+  }
 
   app.get('/staff', { config: owner, schema: { tags: ['staff'], summary: 'Staff accounts', security: staffSecurity, response: { 200: page('Accounts and the invite form'), ...staffErrors } } }, async (request, reply) => {
     return sendHtml(reply.header('cache-control', 'no-store'), 200, staffPage(consoleContext(request, csrfFor(request, reply)), await listStaff(app.database)))
@@ -35,14 +46,14 @@ export default async function staffRoutes (fastify: FastifyInstance) {
 
   app.post('/staff', {
     config: owner,
-    schema: { tags: ['staff'], summary: 'Invite: a new account and its one-time password link', security: staffSecurity, body: z.object({ email: z.string().max(320).default(''), role: roleField, _csrf: z.string().optional() }), response: { 201: page('The link, shown once'), 400: page('The form again'), ...staffErrors } }
+    schema: { tags: ['staff'], summary: 'Invite: a new account and its one-time password link', security: staffSecurity, body: z.object({ email: z.string().max(320).default(''), role: roleField, mail: mailField, _csrf: z.string().optional() }), response: { 201: page('The link, shown once'), 400: page('The form again'), ...staffErrors } }
   }, async (request, reply) => {
     const added = await addStaff(app.database, request.body.email, request.body.role, request.staff!.actor, app.now())
     const c = consoleContext(request, csrfFor(request, reply))
     if (!added.ok) return sendHtml(reply.code(400), 400, staffPage(c, await listStaff(app.database), undefined, added.message))
-    const token = await issuePasswordLink(app.database, added.account.id, app.now())
-    await audit(request, 'staff-add', added.account.email, { role: added.account.role })
-    return sendHtml(reply.header('cache-control', 'no-store'), 201, staffPage(c, await listStaff(app.database), { email: added.account.email, link: linkOf(token) }))
+    const token = await newLink(request, added.account.id, request.body.mail)
+    await audit(request, 'staff-add', added.account.email, { role: added.account.role, mailed: request.body.mail })
+    return sendHtml(reply.header('cache-control', 'no-store'), 201, staffPage(c, await listStaff(app.database), { email: added.account.email, link: linkOf(token), mailed: request.body.mail }))
   })
 
   app.post('/staff/:id/role', { config: owner, schema: { tags: ['staff'], summary: 'Change a role', security: staffSecurity, params: idParams, body: z.object({ role: roleField, _csrf: z.string().optional() }), response: { 303: z.null(), 400: errors[400], 404: errors[404], ...staffErrors } } }, async (request, reply) => {
@@ -61,12 +72,12 @@ export default async function staffRoutes (fastify: FastifyInstance) {
     })
   }
 
-  app.post('/staff/:id/link', { config: owner, schema: { tags: ['staff'], summary: 'A new one-time password link (the old one stops working)', security: staffSecurity, params: idParams, body: z.object({ _csrf: z.string().optional() }).optional(), response: { 200: page('The link, shown once'), 400: errors[400], 404: errors[404], ...staffErrors } } }, async (request, reply) => {
+  app.post('/staff/:id/link', { config: owner, schema: { tags: ['staff'], summary: 'A new one-time password link (the old one stops working); `mail=on` also mails it', security: staffSecurity, params: idParams, body: z.object({ mail: mailField, _csrf: z.string().optional() }).default({ mail: false }), response: { 200: page('The link, shown once'), 400: errors[400], 404: errors[404], ...staffErrors } } }, async (request, reply) => {
     const account = await getStaff(app.database, request.params.id)
     if (!account || account.disabled) throw new ClientError(404, 'not_found', 'There is no such enabled staff account.')
-    const token = await issuePasswordLink(app.database, account.id, app.now())
-    await audit(request, 'staff-link', account.email)
-    return sendHtml(reply.header('cache-control', 'no-store'), 200, staffPage(consoleContext(request, csrfFor(request, reply)), await listStaff(app.database), { email: account.email, link: linkOf(token) }))
+    const token = await newLink(request, account.id, request.body.mail)
+    await audit(request, 'staff-link', account.email, { mailed: request.body.mail })
+    return sendHtml(reply.header('cache-control', 'no-store'), 200, staffPage(consoleContext(request, csrfFor(request, reply)), await listStaff(app.database), { email: account.email, link: linkOf(token), mailed: request.body.mail }))
   })
 
   app.get('/keys', { config: owner, schema: { tags: ['staff'], summary: 'API keys', security: staffSecurity, response: { 200: page('Keys and the create form'), ...staffErrors } } }, async (request, reply) => {
