@@ -45,7 +45,7 @@ export default async function webhookPageRoutes (fastify: FastifyInstance) {
     const slug = list?.trim() || null
     const { m } = staffPageContext(request)
     const error = problem
-      ? `${url}: ${problem}.`
+      ? m.t(problem, { field: url })
       : eventTypes.length === 0
         ? m.t('console.webhooks.pickEvent')
         : slug && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug) ? m.t('console.webhooks.badList') : undefined
