@@ -88,5 +88,9 @@ export const roleName = (c: ConsoleContext, role: string): string =>
 export const statusName = (c: ConsoleContext, status: string): string =>
   c.page.m.has(`console.statuses.${status}`) ? c.page.m.t(`console.statuses.${status}` as MessageKey) : status
 
+/** A stored code (ledger event type, method, audit action) in the page's language; an unknown one as it is. */
+export const codeName = (c: ConsoleContext, group: 'ledgerTypes' | 'methods' | 'auditActions', code: string): string =>
+  c.page.m.has(`console.${group}.${code}`) ? c.page.m.t(`console.${group}.${code}` as MessageKey) : code
+
 /** A UTC timestamp as staff read it: `2026-05-01 14:03 UTC`. */
 export const when = (iso: string | null | undefined): string => iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—'

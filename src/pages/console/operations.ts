@@ -5,7 +5,7 @@ import type { MessageKey } from '../../messages/index.js'
 import type { OutboxOverview } from '../../outbox/overview.js'
 import type { WaitingMessage } from '../../outbox/waiting.js'
 import { mayAct } from '../../plugins/staff-auth.js'
-import { consolePage, csrfField, statusName, when, type ConsoleContext } from './frame.js'
+import { codeName, consolePage, csrfField, statusName, when, type ConsoleContext } from './frame.js'
 
 /** A mail's kind in the page's language: `confirmation`, `cadarnhau`. */
 export const mailKind = (c: ConsoleContext, kind: string): string =>
@@ -54,7 +54,7 @@ export function auditPage (c: ConsoleContext, filter: { actor?: string, action?:
 <form method="get" action="/admin/audit" role="search" aria-label="${m.t('console.audit.title')}">
 <div class="filters">
 <div><label for="actor">${m.t('console.audit.who')}</label><input type="text" id="actor" name="actor" value="${filter.actor ?? ''}" maxlength="200"></div>
-<div><label for="action">${m.t('console.audit.what')}</label><select id="action" name="action"><option value="">${m.t('console.audit.anything')}</option>${AUDIT_ACTIONS.map((a) => html`<option value="${a}"${filter.action === a ? html` selected` : ''}>${a}</option>`)}</select></div>
+<div><label for="action">${m.t('console.audit.what')}</label><select id="action" name="action"><option value="">${m.t('console.audit.anything')}</option>${AUDIT_ACTIONS.map((a) => html`<option value="${a}"${filter.action === a ? html` selected` : ''}>${codeName(c, 'auditActions', a)}</option>`)}</select></div>
 </div>
 <button type="submit">${m.t('console.audit.filter')}</button>
 </form>
@@ -63,6 +63,6 @@ ${rows.length === 0
   ? html`<p>${m.t('console.audit.nothingMatches')}</p>`
   : html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="entries"><table>
 <thead><tr><th scope="col">${m.t('console.audit.when')}</th><th scope="col">${m.t('console.audit.who')}</th><th scope="col">${m.t('console.audit.what')}</th><th scope="col">${m.t('console.audit.target')}</th><th scope="col">${m.t('console.common.ip')}</th><th scope="col">${m.t('console.audit.details')}</th></tr></thead>
-<tbody>${rows.map((r) => html`<tr><td>${when(r.at)}</td><td>${r.actor}</td><td>${r.action}</td><td>${r.target ?? ''}</td><td>${r.ip ?? ''}</td><td><code>${Object.keys(r.details).length > 0 ? JSON.stringify(r.details) : ''}</code></td></tr>`)}</tbody>
+<tbody>${rows.map((r) => html`<tr><td>${when(r.at)}</td><td>${r.actor}</td><td>${codeName(c, 'auditActions', r.action)}</td><td>${r.target ?? ''}</td><td>${r.ip ?? ''}</td><td><code>${Object.keys(r.details).length > 0 ? JSON.stringify(r.details) : ''}</code></td></tr>`)}</tbody>
 </table></div>`}`)
 }

@@ -5,7 +5,7 @@ import { html } from '../../html.js'
 import type { SubscriberDetail } from '../../domain/subscriber-detail.js'
 import type { MessageKey } from '../../messages/index.js'
 import { mayAct } from '../../plugins/staff-auth.js'
-import { consolePage, csrfField, roleName, statusName, when, type ConsoleContext } from './frame.js'
+import { codeName, consolePage, csrfField, roleName, statusName, when, type ConsoleContext } from './frame.js'
 import { mailKind } from './operations.js'
 
 const NOTICES: Record<string, MessageKey> = {
@@ -44,7 +44,7 @@ ${s.status === 'unsubscribed' ? '' : html`<form class="inline" method="post" act
 <h2 id="ledger">${m.t('console.subscriber.ledger')}</h2>
 <div class="table-scroll" tabindex="0" role="region" aria-labelledby="ledger"><table>
 <thead><tr><th scope="col">${m.t('console.subscriber.ledgerColumns.when')}</th><th scope="col">${m.t('console.subscriber.ledgerColumns.what')}</th><th scope="col">${m.t('console.subscriber.ledgerColumns.how')}</th><th scope="col">${m.t('console.common.ip')}</th><th scope="col">${m.t('console.subscriber.ledgerColumns.browser')}</th><th scope="col">${m.t('console.subscriber.ledgerColumns.agreedTo')}</th></tr></thead>
-<tbody>${s.ledger.map((e) => html`<tr><td>${when(e.at)}</td><td>${e.type}</td><td>${e.method ?? ''}${typeof e.details.actor === 'string' ? html` ${m.t('console.subscriber.by', { actor: e.details.actor })}` : ''}</td><td>${e.ip ?? ''}</td><td>${e.userAgent ?? ''}</td><td>${e.consentText ? html`${e.consentText} <span class="hint">${m.t('console.subscriber.version', { version: e.consentTextVersion ?? '' })}</span>` : ''}</td></tr>`)}</tbody>
+<tbody>${s.ledger.map((e) => html`<tr><td>${when(e.at)}</td><td>${codeName(c, 'ledgerTypes', e.type)}</td><td>${e.method ? codeName(c, 'methods', e.method) : ''}${typeof e.details.actor === 'string' ? html` ${m.t('console.subscriber.by', { actor: e.details.actor })}` : ''}</td><td>${e.ip ?? ''}</td><td>${e.userAgent ?? ''}</td><td>${e.consentText ? html`${e.consentText} <span class="hint">${m.t('console.subscriber.version', { version: e.consentTextVersion ?? '' })}</span>` : ''}</td></tr>`)}</tbody>
 </table></div>
 <h2 id="mail">${m.t('console.subscriber.mail')}</h2>
 ${s.mail.length === 0

@@ -17,7 +17,7 @@ const flag = (what: string) => z.enum(['true', 'false'], { error: keyed('console
   .transform((v) => v === 'true')
 
 const query = z.object({
-  list: z.string({ error: 'list is required: the slug of the list to import into.' }).max(63),
+  list: z.string({ error: 'console.api.importList' }).max(63),
   dryRun: flag('dryRun').describe('true: do everything, report it, and change nothing'),
   sendConfirmations: flag('sendConfirmations').describe('true: queue a confirmation mail for each row imported as pending'),
   perMinute: z.coerce.number({ error: keyed('console.api.fieldNumber', { field: 'perMinute' }) }).int().min(1).max(100_000).optional()

@@ -50,7 +50,7 @@ export default async function operationsRoutes (fastify: FastifyInstance) {
       security: staffSecurity,
       querystring: z.object({
         actor: z.string().trim().max(200).optional().transform((v) => v || undefined),
-        action: z.union([z.literal(''), z.enum(AUDIT_ACTIONS, { error: 'action is not one the audit records.' })]).optional().transform((v) => v || undefined)
+        action: z.union([z.literal(''), z.enum(AUDIT_ACTIONS, { error: 'console.api.auditAction' })]).optional().transform((v) => v || undefined)
       }),
       response: { 200: page('The audit trail'), 400: errors[400], ...staffErrors }
     }
