@@ -46,6 +46,14 @@ const originList = z.string().transform((v, ctx) => {
   return origins
 })
 
+/** The consent wording variable of one language: CONSENT_TEXT_CY for Welsh, CONSENT_TEXT_EN for English. */
+export const consentTextVariable = (lang: string): string => `CONSENT_TEXT_${lang.toUpperCase().replace(/-/g, '_')}`
+const CONSENT_TEXT_PATTERN = /^CONSENT_TEXT_[A-Z_]+$/
+// One per shipped language, so a language added as a folder in locales/ gets its variable too. Declared at run time,
+// outside the static type: the transform below gathers them into consentTexts.
+const consentTextVariables: Record<string, z.ZodOptional<z.ZodString>> = Object.fromEntries(Object.keys(LANGUAGES)
+  .map((lang) => [consentTextVariable(lang), z.string().min(1).max(2000).optional()]))
+
 const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -134,7 +142,7 @@ const envSchema = z.object({
   // auto (undefined here) follows the browser's Accept-Language.
   PAGE_LANGUAGE: z.string().toLowerCase().refine((v) => v === 'auto' || Object.hasOwn(LANGUAGES, v),
     `must be auto or one of ${Object.keys(LANGUAGES).join(', ')}`).default('auto').transform((v) => v === 'auto' ? undefined : v)
-})
+}).extend(consentTextVariables as Record<never, never>)
 
 // PUBLIC_URL → publicUrl: each variable's name in code is its camel-cased environment name, so the schema above is
 // the one place a variable is declared.
@@ -157,17 +165,20 @@ const configSchema = envSchema.transform((e, ctx) => {
   if (e.WEBHOOK_LEASE_SECONDS * 1000 <= e.WEBHOOK_TIMEOUT_MS) {
     return fail('WEBHOOK_LEASE_SECONDS', 'must be longer than WEBHOOK_TIMEOUT_MS, or a delivery still waiting for its answer would be sent again')
   }
-  const config = Object.fromEntries(Object.entries(e).map(([k, v]) => [camel(k), v])) as CamelKeys<typeof e>
+  const config = Object.fromEntries(Object.entries(e).filter(([k]) => !CONSENT_TEXT_PATTERN.test(k))
+    .map(([k, v]) => [camel(k), v])) as CamelKeys<typeof e>
+  const ownConsentText = (lang: string) => (e as unknown as Record<string, string | undefined>)[consentTextVariable(lang)]
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '')
   const consentTexts = Object.fromEntries(Object.values(LANGUAGES).map((m) => [m.lang,
-    e.CONSENT_TEXT ?? m.t('consent.default', { list: e.LIST_NAME ?? m.t('consent.unnamedList') })]))
+    ownConsentText(m.lang) ?? e.CONSENT_TEXT ?? m.t('consent.default', { list: e.LIST_NAME ?? m.t('consent.unnamedList') })]))
   return {
     ...config,
     publicUrl,
     mailFrom: e.MAIL_FROM ?? `${e.LIST_NAME ?? 'Mailing list'} <no-reply@${new URL(publicUrl).hostname}>`,
     consentText: consentTexts.en,
-    // The wording next to the form in each language: CONSENT_TEXT in all of them when set (the operator's own
-    // words), else each catalogue's default. Each distinct text is stored as a consent version.
+    // The wording next to the form in each language: that language's CONSENT_TEXT_<LANG> (CONSENT_TEXT_CY) when set,
+    // else CONSENT_TEXT (the operator's own words, in every language), else the catalogue's default. Each distinct
+    // text is stored as a consent version, and a sign-up records the one its page showed.
     consentTexts
   }
 })

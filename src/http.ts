@@ -1,5 +1,6 @@
 // HTTP helpers shared by the routes: content negotiation and the JSON error shape.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { SaidError, type Said } from './messages/index.js'
 
 /** A browser (or anything asking for HTML over JSON) gets pages; scripts, and requests that say nothing, get JSON. */
 export function wantsHtml (request: FastifyRequest): boolean {
@@ -15,9 +16,12 @@ export const BODY_LIMIT = 16 * 1024
 
 export interface ErrorBody { error: string, message: string, field?: string }
 
-/** A refusal the client can act on: its status, a stable code and a message saying what to do. */
-export class ClientError extends Error {
-  constructor (readonly statusCode: number, readonly error: string, message: string, readonly retryAfterSeconds?: number) {
+/**
+ * A refusal the client can act on: its status, a stable code and a message saying what to do; a Said (catalogue key)
+ * is answered in the request's language.
+ */
+export class ClientError extends SaidError {
+  constructor (readonly statusCode: number, readonly error: string, message: string | Said, readonly retryAfterSeconds?: number) {
     super(message)
   }
 }

@@ -6,9 +6,10 @@ import type { Writable } from 'node:stream'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
 import { ensureConsentText } from './domain/consent.js'
-import { importFile, ImportError, type ImportOptions } from './domain/import.js'
+import { importFile, ImportError, reportIn, type ImportOptions } from './domain/import.js'
 import type { Actor } from './domain/ledger.js'
 import { senderDomain } from './mail/messages.js'
+import { messagesIn } from './messages/index.js'
 import { openLists, secretsOf } from './plugins/lifecycle.js'
 
 interface ImportCliContext {
@@ -51,14 +52,14 @@ export async function importCommand (ctx: ImportCliContext, args: string[], who:
   }
   const timer = ctx.stderr.isTTY ? setInterval(progress, 250) : undefined
   try {
-    const report = await importFile({
+    const report = reportIn(messagesIn('en'), await importFile({
       database,
       lists,
       secrets: secretsOf(config),
       now,
       messageIdDomain: senderDomain(config.mailFrom, new URL(config.publicUrl).hostname),
       confirmTtlHours: config.confirmTtlHours
-    }, input as AsyncIterable<Buffer>, options, who)
+    }, input as AsyncIterable<Buffer>, options, who))
     if (timer) { progress(); ctx.stderr.write('\n') }
     ctx.stdout.write(JSON.stringify(report, null, 2) + '\n')
     const r = report.rows

@@ -7,6 +7,8 @@ import { pipeline, Readable } from 'node:stream'
 import { parse, type CsvError } from 'csv-parse'
 import { oneLine } from '../text.js'
 import { parseEmail } from './email.js'
+import { SaidError, type Said } from '../messages/index.js'
+import { inEnglish, type MessageKey } from '../messages/index.js'
 
 export type ImportStatus = 'confirmed' | 'pending' | 'unsubscribed'
 
@@ -26,11 +28,12 @@ export interface ImportRow {
   noEvidence: boolean
 }
 
-export interface ImportProblem { line: number, column?: string, reason: string }
+/** `reason` is English; `said` is the same in any language, for an answer in the reader's own. */
+export interface ImportProblem { line: number, column?: string, reason: string, said?: Said }
 
 /** A file that cannot be imported at all: `status` is the HTTP status it maps to. Nothing has been written. */
-export class ImportError extends Error {
-  constructor (readonly status: 400 | 404 | 413 | 415, readonly code: string, message: string) { super(message) }
+export class ImportError extends SaidError {
+  constructor (readonly status: 400 | 404 | 413 | 415, readonly code: string, message: string | Said) { super(message) }
 }
 
 type Field = 'email' | 'name' | 'firstName' | 'lastName' | 'status' | 'source' | 'signedUpAt' | 'signupIp' |
@@ -125,7 +128,7 @@ export async function readImportFile (input: AsyncIterable<Buffer>, now: Date, o
     headText += next.value.toString('utf8')
     if (headText.length > 65_536) break
   }
-  if (headText.replace(/^\uFEFF/, '').trim() === '') throw new ImportError(400, 'empty_file', 'The file is empty: send a CSV file with a header line naming its columns, at least `email`.')
+  if (headText.replace(/^\uFEFF/, '').trim() === '') throw new ImportError(400, 'empty_file', { key: 'console.api.emptyFile' })
   const delimiter = delimiterOf(headText.split(/\r?\n|\r/)[0])
   async function * rest (): AsyncGenerator<Buffer> {
     yield * head
@@ -164,11 +167,11 @@ export async function readImportFile (input: AsyncIterable<Buffer>, now: Date, o
     if (err instanceof ImportError) throw err
     const csv = err as CsvError & { lines?: number }
     if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-      throw new ImportError(400, 'invalid_csv', `The file is not valid CSV at line ${csv.lines ?? '?'}: ${csv.message.replace(/^Invalid \w+: /, '')}`)
+      throw new ImportError(400, 'invalid_csv', { key: 'console.api.invalidCsv', vars: { line: csv.lines ?? '?', problem: csv.message.replace(/^Invalid \w+: /, '') } })
     }
     throw err
   }
-  if (!fields) throw new ImportError(400, 'empty_file', 'The file has no header line.')
+  if (!fields) throw new ImportError(400, 'empty_file', { key: 'console.api.noHeader' })
   return { columns, read }
 }
 
@@ -184,7 +187,7 @@ function headerOf (record: string[]): { fields: (Field | undefined)[], columns: 
   })
   if (!seen.has('email')) {
     throw new ImportError(400, 'missing_email_column',
-      `The header line has no email column (found: ${record.slice(0, 20).map((h) => `"${h}"`).join(', ')}). Name it "email" or "Email Address".`)
+      { key: 'console.api.noEmailColumn', vars: { found: record.slice(0, 20).map((h) => `"${h}"`).join(', ') } })
   }
   // Mailchimp's exports have no status column: the file is the status. Its unsubscribed and cleaned files have an
   // unsubscribe or clean time; its audience export lists subscribed members, with their opt-in columns.
@@ -202,26 +205,26 @@ function rowOf (record: string[], fields: (Field | undefined)[], fileStatus: Imp
     const v = record[i]?.trim()
     if (field && v) value[field] = v
   }
-  const problem = (column: Field, reason: string): ImportProblem => ({ line, column: FIELD_LABEL[column], reason })
+  const problem = (column: Field, said: Said): ImportProblem => ({ line, column: FIELD_LABEL[column], reason: inEnglish(said), said })
   for (const [field, v] of Object.entries(value) as [Field, string][]) {
-    if (v.includes('\uFFFD')) return problem(field, 'not UTF-8 text: save the file as "CSV UTF-8"')
+    if (v.includes('\uFFFD')) return problem(field, { key: 'console.importProblems.notUtf8' })
   }
   const email = parseEmail(value.email ?? '')
-  if (!email.ok) return problem('email', email.message)
+  if (!email.ok) return problem('email', { key: `validation.${email.key}` as MessageKey })
   const times: Partial<Record<Field, string | null>> = {}
   for (const field of ['signedUpAt', 'confirmedAt', 'unsubscribedAt', 'cleanedAt'] as const) {
     if (value[field] === undefined) continue
     const at = timeOf(value[field], now)
-    if (!at) return problem(field, `"${value[field]}" is not a date and time such as 2024-05-31 14:02:00 (UTC unless a zone is given), and not in the future`)
+    if (!at) return problem(field, { key: 'console.importProblems.notDate', vars: { value: value[field] } })
     times[field] = at
   }
   for (const field of ['signupIp', 'confirmIp'] as const) {
-    if (value[field] !== undefined && !isIP(value[field])) return problem(field, `"${value[field]}" is not an IP address`)
+    if (value[field] !== undefined && !isIP(value[field])) return problem(field, { key: 'console.importProblems.notIp', vars: { value: value[field] } })
   }
   let status = fileStatus ?? 'pending'
   if (value.status !== undefined && !fileStatus) {
     const mapped = STATUSES[value.status.toLowerCase()]
-    if (!mapped) return problem('status', `"${value.status}" is not a status: use confirmed, pending or unsubscribed`)
+    if (!mapped) return problem('status', { key: 'console.importProblems.notStatus', vars: { value: value.status } })
     status = mapped
   }
   // Confirmed needs the file's own evidence of an opt-in; without it the row can only wait for a confirmation.

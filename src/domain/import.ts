@@ -15,6 +15,7 @@ import { mailboxOf } from './mailbox.js'
 import type { Secrets } from './secrets.js'
 import { suppressionHashes } from './suppression.js'
 import { newConfirmToken } from './tokens.js'
+import { inEnglish, inLanguage, type Messages, type Said } from '../messages/index.js'
 
 export { ImportError }
 
@@ -57,13 +58,17 @@ const IMPORT_LOCK_ID = 727_274_201
 const MAX_PROBLEMS = 100
 const COPY_CHUNK = 64 * 1024
 
+/** The report as a reader sees it: each problem's reason in their language (English: the command line). */
+export const reportIn = (m: Messages, report: ImportReport): ImportReport =>
+  ({ ...report, problems: report.problems.map(({ said, ...p }) => ({ ...p, reason: said ? inLanguage(m, said) : p.reason })) })
+
 class DryRun extends Error { constructor (readonly report: ImportReport) { super('dry run') } }
 
 export async function importFile (deps: ImportDeps, input: AsyncIterable<Buffer>, options: ImportOptions,
   who: Actor): Promise<ImportReport> {
   const list = await deps.lists.bySlug(options.list)
-  if (!list) throw new ImportError(404, 'not_found', `There is no list with the slug "${options.list}".`)
-  if (list.archivedAt) throw new ImportError(400, 'list_archived', `The list "${list.slug}" is archived: reopen it before importing into it.`)
+  if (!list) throw new ImportError(404, 'not_found', { key: 'console.api.noList', vars: { slug: options.list } })
+  if (list.archivedAt) throw new ImportError(400, 'list_archived', { key: 'console.api.listArchived', vars: { slug: list.slug } })
   const now = deps.now()
   const fileHash = createHash('sha256')
   let bytes = 0
@@ -71,7 +76,7 @@ export async function importFile (deps: ImportDeps, input: AsyncIterable<Buffer>
   async function * metered (): AsyncGenerator<Buffer> {
     for await (const chunk of input) {
       bytes += chunk.length
-      if (bytes > maxBytes) throw new ImportError(413, 'file_too_large', `The file is over ${Math.floor(maxBytes / 1e6)} MB (IMPORT_MAX_MB): import it with the CLI, or in parts.`)
+      if (bytes > maxBytes) throw new ImportError(413, 'file_too_large', { key: 'console.api.fileTooLarge', vars: { mb: Math.floor(maxBytes / 1e6) } })
       fileHash.update(chunk)
       yield chunk
     }
@@ -274,14 +279,11 @@ async function apply (tx: CopyTransaction, deps: ImportDeps, run: {
     rows: { added: n('added'), updated: n('updated'), unchanged: n('unchanged'), suppressed: n('erased', 'left'), duplicates: n('duplicate') },
     withoutEvidence: counts.filter((c) => c.outcome === 'added' || c.outcome === 'updated').reduce((t, c) => t + Number(c.no_evidence), 0),
     confirmationsQueued: run.send ? counts.reduce((t, c) => t + Number(c.mails), 0) : 0,
-    problems: listed.map((p) => ({
-      line: Number(p.line),
-      column: 'email',
-      reason: p.outcome === 'duplicate'
-        ? `the address is also on line ${p.first_line}: only the first is imported`
-        : p.outcome === 'erased'
-          ? 'suppressed: the address was erased, and is not added again'
-          : 'suppressed: the address unsubscribed from this list, and is not added again'
-    }))
+    problems: listed.map((p) => {
+      const said: Said = p.outcome === 'duplicate'
+        ? { key: 'console.importProblems.duplicate', vars: { line: Number(p.first_line) } }
+        : { key: p.outcome === 'erased' ? 'console.importProblems.erased' : 'console.importProblems.left' }
+      return { line: Number(p.line), column: 'email', reason: inEnglish(said), said }
+    })
   }
 }

@@ -5,6 +5,7 @@ import type { Database } from '../db/client.js'
 import { isoSql } from '../db/sql.js'
 import { ensureConsentText } from './consent.js'
 import { listEvents } from './events.js'
+import { SaidError, type Said } from '../messages/index.js'
 
 export interface List {
   id: number
@@ -32,8 +33,8 @@ export interface ListSettings {
 }
 
 /** A staff change that cannot be made: `status` is the HTTP status it maps to. */
-export class ListError extends Error {
-  constructor (readonly status: 400 | 404 | 409, readonly code: string, message: string) { super(message) }
+export class ListError extends SaidError {
+  constructor (readonly status: 400 | 404 | 409, readonly code: string, message: string | Said) { super(message) }
 }
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62})$/
@@ -180,7 +181,7 @@ export class Lists {
         RETURNING id, slug, name
       ), event AS (${listEvents('list.created', 'made', this.settings.listName, now)})
       SELECT id FROM made`)
-    if (rows.length === 0) throw new ListError(409, 'conflict', `A list with the slug "${input.slug}" exists already: choose another slug.`)
+    if (rows.length === 0) throw new ListError(409, 'conflict', { key: 'console.api.listExists', vars: { slug: input.slug } })
     await this.reload()
     return (await this.bySlug(input.slug))!
   }
@@ -220,9 +221,9 @@ export class Lists {
       ), event AS (${listEvents('list.archived', 'archived', this.settings.listName, now)}
       )
       SELECT (SELECT id FROM target) AS id, (SELECT ok FROM allowed) AS allowed`)
-    if (!row || row.id === null) throw new ListError(404, 'not_found', `There is no list with the slug "${slug}".`)
+    if (!row || row.id === null) throw new ListError(404, 'not_found', { key: 'console.api.noList', vars: { slug } })
     if (!row.allowed) {
-      throw new ListError(409, 'conflict', 'This change would leave no public, open default list for sign-ups that name no list: make another list the default first.')
+      throw new ListError(409, 'conflict', { key: 'console.api.noDefaultLeft' })
     }
     const rows = [row]
     await this.reload()
@@ -244,19 +245,19 @@ export class Lists {
 }
 
 function checkSlug (slug: string): void {
-  if (!SLUG_PATTERN.test(slug)) throw new ListError(400, 'invalid_slug', `"${slug}" is not a valid slug: ${SLUG_RULE}.`)
+  if (!SLUG_PATTERN.test(slug)) throw new ListError(400, 'invalid_slug', { key: 'console.api.invalidSlug', vars: { slug } })
 }
 
 function checkName (name: string): string {
   const trimmed = name.trim()
   if (!trimmed || trimmed.length > 100 || /[\p{Cc}]/u.test(trimmed)) {
-    throw new ListError(400, 'invalid_name', 'A list name is 1 to 100 characters, on one line.')
+    throw new ListError(400, 'invalid_name', { key: 'console.api.listName' })
   }
   return trimmed
 }
 
 function checkConsentText (text: string): string {
   const trimmed = text.trim()
-  if (!trimmed || trimmed.length > 2000) throw new ListError(400, 'invalid_consent_text', 'A consent text is 1 to 2000 characters.')
+  if (!trimmed || trimmed.length > 2000) throw new ListError(400, 'invalid_consent_text', { key: 'console.api.consentTextLength' })
   return trimmed
 }

@@ -6,6 +6,7 @@ import { sha256Hex } from '../crypto.js'
 import { newMessageId } from './subscribers.js'
 import { randomToken } from './tokens.js'
 import { parseEmail } from './email.js'
+import { inEnglish, type MessageKey, type Said } from '../messages/index.js'
 
 export const STAFF_ROLES = ['viewer', 'editor', 'owner'] as const
 export type StaffRole = typeof STAFF_ROLES[number]
@@ -24,7 +25,7 @@ export interface StaffAccount {
   lastLoginAt: string | null
 }
 
-export type StaffAddResult = { ok: true, account: StaffAccount } | { ok: false, reason: 'invalid' | 'exists', message: string }
+export type StaffAddResult = { ok: true, account: StaffAccount } | { ok: false, reason: 'invalid' | 'exists', message: string, said: Said }
 
 const ACCOUNT_COLUMNS = sql.raw(`id, email, role::text AS role, password_hash IS NOT NULL AS has_password,
   disabled_at IS NOT NULL AS disabled, created_by, ${iso('created_at')} AS created_at, ${iso('last_login_at')} AS last_login_at`)
@@ -39,16 +40,18 @@ const toAccount = (r: AccountRow): StaffAccount => ({
   id: Number(r.id), email: r.email, role: r.role, hasPassword: r.has_password, disabled: r.disabled, createdBy: r.created_by, createdAt: r.created_at, lastLoginAt: r.last_login_at
 })
 
+const EXISTS: Said = { key: 'console.api.staffExists' }
+
 /** Creates an account with no password yet; the person sets one through a link (issuePasswordLink). */
 export async function addStaff (database: Database, email: string, role: StaffRole, createdBy: string, now: Date): Promise<StaffAddResult> {
   const parsed = parseEmail(email)
-  if (!parsed.ok) return { ok: false, reason: 'invalid', message: parsed.message }
+  if (!parsed.ok) return { ok: false, reason: 'invalid', message: parsed.message, said: { key: `validation.${parsed.key}` as MessageKey } }
   const rows = await database.rows<AccountRow>(sql`
     INSERT INTO staff_accounts (email, email_normalized, role, created_by, created_at)
     VALUES (${email.trim()}, ${parsed.normalized}, ${role}, ${createdBy}, ${now.toISOString()})
     ON CONFLICT (email_normalized) DO NOTHING
     RETURNING ${ACCOUNT_COLUMNS}`)
-  if (rows.length === 0) return { ok: false, reason: 'exists', message: 'There is already a staff account with this address.' }
+  if (rows.length === 0) return { ok: false, reason: 'exists', message: inEnglish(EXISTS), said: EXISTS }
   return { ok: true, account: toAccount(rows[0]) }
 }
 

@@ -129,6 +129,47 @@ export function pickLanguage (acceptLanguage: string | undefined, fixed: string 
 export const messagesIn = (lang: string | null | undefined): Messages =>
   lang && Object.hasOwn(LANGUAGES, lang) ? LANGUAGES[lang] : LANGUAGES.en
 
+/**
+ * A message whose reader's language is not known where it is raised (a domain error, a refusal deep in a route):
+ * its catalogue key and values. A value may itself be a Said, translated in the same language.
+ */
+export interface Said { key: MessageKey, vars?: Record<string, string | number | Said> }
+
+const isSaid = (v: unknown): v is Said => typeof v === 'object' && v !== null && typeof (v as Said).key === 'string'
+
+/** A Said as one string, for the places that carry only text (a zod issue's message): `key {"name":"value"}`. */
+export const keyed = (key: MessageKey, vars?: Record<string, string | number>): string =>
+  vars ? `${key} ${JSON.stringify(vars)}` : key
+
+/**
+ * A message in a language: a Said, a catalogue key or a keyed() string is translated; any other text (a library's
+ * own message) is given as it is.
+ */
+export function inLanguage (m: Messages, message: string | Said): string {
+  if (isSaid(message)) {
+    const vars: Vars = {}
+    for (const [name, v] of Object.entries(message.vars ?? {})) vars[name] = isSaid(v) ? inLanguage(m, v) : v
+    return m.t(message.key, vars)
+  }
+  const match = /^([\w.]+)(?: (\{.*\}))?$/s.exec(message)
+  if (!match || !m.has(match[1])) return message
+  let vars: Vars = {}
+  try { vars = match[2] ? JSON.parse(match[2]) as Vars : {} } catch { return message }
+  return m.t(match[1], vars)
+}
+
+/** The English text of a message: what logs, the command line and Error.message carry. */
+export const inEnglish = (message: string | Said): string => inLanguage(LANGUAGES.en, message)
+
+/** An error whose message is a Said: `message` is its English text; answers translate `said`. */
+export class SaidError extends Error {
+  readonly said?: Said
+  constructor (message: string | Said) {
+    super(inEnglish(message))
+    if (typeof message !== 'string') this.said = message
+  }
+}
+
 /** A duration in whole seconds, in words, rounded up to the unit people wait in: "1 minute", "2 funud". */
 export function duration (m: Messages, seconds: number): string {
   const s = Math.max(1, Math.ceil(seconds))

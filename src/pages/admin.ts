@@ -4,14 +4,14 @@
 import { html, raw, type Html } from '../html.js'
 import type { DashboardStats, DayStats } from '../domain/stats.js'
 import type { SubscriberStatus } from '../db/schema.js'
-import { staff } from '../messages/staff.js'
+import { staffIn } from '../messages/staff.js'
 import { layout, type PageContext } from './layout.js'
 
 // In the order staff read them: members first.
 const STATUSES = ['confirmed', 'pending', 'unsubscribed'] as const satisfies readonly SubscriberStatus[]
 
 function chart (ctx: PageContext, days: DayStats[]): Html {
-  const m = staff
+  const m = staffIn(ctx.m)
   const width = 900
   const height = 240
   const left = 40
@@ -58,7 +58,7 @@ function chart (ctx: PageContext, days: DayStats[]): Html {
 }
 
 function dayTable (ctx: PageContext, days: DayStats[]): Html {
-  const m = staff
+  const m = staffIn(ctx.m)
   const withSignups = days.filter((d) => d.signups > 0).reverse()
   if (withSignups.length === 0) return html`<p>${m.dashboard.noDays}</p>`
   return html`<div class="table-scroll" tabindex="0" role="region" aria-labelledby="days-caption"><table>
@@ -70,7 +70,7 @@ function dayTable (ctx: PageContext, days: DayStats[]): Html {
 
 /** `nav`: the staff console's navigation (src/pages/console/frame.ts), which links to every console page. */
 export function dashboardPage (ctx: PageContext, stats: DashboardStats, nav: Html = html``): string {
-  const m = staff
+  const m = staffIn(ctx.m)
   const total = stats.days.reduce((s, d) => s + d.signups, 0)
   const confirmed = stats.days.reduce((s, d) => s + d.confirmed, 0)
   const percent = total > 0 ? `${Math.round((confirmed / total) * 1000) / 10}%` : ''
@@ -81,8 +81,8 @@ export function dashboardPage (ctx: PageContext, stats: DashboardStats, nav: Htm
 ${STATUSES.map((s) => html`<li><strong>${stats.byStatus[s]}</strong> ${m.dashboard.statuses[s]}</li>`)}
 </ul>
 <h2>${m.dashboard.downloads}</h2>
-<p>${STATUSES.map((s) => html`<a class="button secondary" href="/admin/subscribers.csv?status=${s}" download>${m.dashboard.downloadStatus(m.dashboard.statuses[s])}</a> `)}
-<a class="button secondary" href="/admin/subscribers.csv?status=all" download>${m.dashboard.downloadStatus(m.dashboard.all)}</a></p>
+<p>${STATUSES.map((s) => html`<a class="button secondary" href="/admin/subscribers.csv?status=${s}" download>${m.dashboard.downloadStatus(s)}</a> `)}
+<a class="button secondary" href="/admin/subscribers.csv?status=all" download>${m.dashboard.downloadStatus('all')}</a></p>
 <p><a class="button secondary" href="/admin/subscribers.csv?status=all&amp;format=excel" download>${m.dashboard.downloadExcel}</a></p>
 <p>${m.dashboard.excelHint}</p>
 <h2>${m.dashboard.rate}</h2>
@@ -103,7 +103,7 @@ ${stats.outbox.dead > 0 ? html`<p>${m.dashboard.deadHint}</p>` : ''}
 
 /** A staff page reached from another website: why it is refused, and (for a read) the same address on this site. */
 export function crossSitePage (ctx: PageContext, here: string | undefined): string {
-  const m = staff
+  const m = staffIn(ctx.m)
   return layout(ctx, m.crossSite.title, html`
 <h1>${m.crossSite.title}</h1>
 <p>${m.crossSite.body}</p>

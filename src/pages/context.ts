@@ -17,7 +17,8 @@ export function languageOf (request: FastifyRequest): string {
   const fixed = request.server.config.pageLanguage
   if (fixed) return fixed
   // A form from another site says its page's language in a hidden field: the visitor's cookie is not sent there.
-  const asked = (request.query as Record<string, unknown> | undefined)?.lang ?? (request.body as Record<string, unknown> | undefined)?.lang
+  // From the URL itself: a route's query schema drops parameters it does not name (the console's search form).
+  const asked = new URLSearchParams(request.url.split('?')[1] ?? '').get('lang') ?? (request.body as Record<string, unknown> | undefined)?.lang
   if (shipped(asked)) return asked.toLowerCase()
   const chosen = cookieValue(request.headers.cookie, LANGUAGE_COOKIE)
   if (shipped(chosen)) return chosen.toLowerCase()
@@ -63,10 +64,8 @@ export function pageContext (request: FastifyRequest): PageContext {
   }
 }
 
-/** Staff pages are English only: the staff console is. */
-export function staffPageContext (request: FastifyRequest): PageContext {
-  return { ...pageContext(request), m: messagesIn('en'), languages: [] }
-}
+/** Staff pages follow the same language choice as every other page, with the same switch. */
+export const staffPageContext = (request: FastifyRequest): PageContext => pageContext(request)
 
 /** The page context for one list's own page: its name, and its consent wording when it has its own. */
 export const forList = (ctx: PageContext, list: { name: string, ownConsentText: string | null }): PageContext =>

@@ -1,6 +1,6 @@
 // The API documentation page: the generated OpenAPI document rendered as plain HTML (no JavaScript needed).
 import { html, type Html } from '../html.js'
-import { staff } from '../messages/staff.js'
+import { staffIn } from '../messages/staff.js'
 import { layout, type PageContext } from './layout.js'
 
 interface Schema { type?: string | string[], properties?: Record<string, Schema>, required?: string[], description?: string, enum?: unknown[], anyOf?: Schema[] }
@@ -22,7 +22,7 @@ const typeOf = (s: Schema | undefined): string => {
 }
 
 function fields (ctx: PageContext, op: Operation): Html | '' {
-  const m = staff
+  const m = staffIn(ctx.m)
   const rows: { name: string, type: string, required: boolean }[] = []
   for (const p of op.parameters ?? []) rows.push({ name: `${p.name} (${p.in})`, type: typeOf(p.schema), required: p.required ?? false })
   const body = op.requestBody?.content?.['application/json']?.schema
@@ -35,7 +35,7 @@ function fields (ctx: PageContext, op: Operation): Html | '' {
 }
 
 export function docsPage (ctx: PageContext, doc: OpenApiDoc): string {
-  const m = staff
+  const m = staffIn(ctx.m)
   const ops = Object.entries(doc.paths ?? {}).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({ path, method: method.toUpperCase(), op })))
   return layout(ctx, m.docs.title, html`

@@ -1,6 +1,6 @@
 // The copy-paste signup form for other websites, and the page staff copy it from (GET /embed).
 import { html, type Html } from '../html.js'
-import { staff } from '../messages/staff.js'
+import { staffIn } from '../messages/staff.js'
 import { layout, type PageContext } from './layout.js'
 import type { ListChoice } from './subscriber.js'
 
@@ -56,7 +56,7 @@ export function embedSnippet (ctx: PageContext, publicUrl: string, source = 'web
 
 /** The page staff copy the snippet from. It says nothing about the configuration: anyone may open it. */
 export function embedPage (ctx: PageContext, publicUrl: string, lists: EmbedLists = {}): string {
-  const m = staff
+  const m = staffIn(ctx.m)
   const snippet: Html = html`${embedSnippet(ctx, publicUrl, 'website', lists)}`
   return layout(ctx, m.embed.title, html`
 <h1>${m.embed.title}</h1>

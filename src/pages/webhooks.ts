@@ -3,11 +3,11 @@
 import { html, type Html } from '../html.js'
 import { EVENT_TYPES } from '../domain/events.js'
 import type { Delivery, Endpoint } from '../webhooks/endpoints.js'
-import { staff } from '../messages/staff.js'
+import { staffIn } from '../messages/staff.js'
 import { layout, type PageContext } from './layout.js'
 
 function deliveriesTable (ctx: PageContext, endpoint: Endpoint, deliveries: Delivery[]): Html {
-  const m = staff
+  const m = staffIn(ctx.m)
   if (deliveries.length === 0) return html`<p>${m.webhooks.noDeliveries}</p>`
   return html`<div class="table-scroll" tabindex="0" role="region" aria-label="${m.webhooks.deliveries(endpoint.url)}"><table>
 <thead><tr><th scope="col">${m.webhooks.event}</th><th scope="col">${m.webhooks.status}</th><th scope="col" class="num">${m.webhooks.tries}</th><th scope="col">${m.webhooks.code}</th><th scope="col">${m.webhooks.time}</th><th scope="col"></th></tr></thead>
@@ -18,7 +18,7 @@ function deliveriesTable (ctx: PageContext, endpoint: Endpoint, deliveries: Deli
 }
 
 export function webhooksPage (ctx: PageContext, endpoints: Array<{ endpoint: Endpoint, deliveries: Delivery[] }>, error?: string): string {
-  const m = staff
+  const m = staffIn(ctx.m)
   return layout(ctx, m.webhooks.title, html`
 <h1>${m.webhooks.title}</h1>
 <p>${m.webhooks.intro}</p>
@@ -44,7 +44,7 @@ ${EVENT_TYPES.map((type) => html`<div><input type="checkbox" id="ev-${type}" nam
 }
 
 export function secretPage (ctx: PageContext, endpoint: Endpoint, secret: string): string {
-  const m = staff
+  const m = staffIn(ctx.m)
   return layout(ctx, m.webhooks.added, html`
 <h1>${m.webhooks.added}</h1>
 <p>${endpoint.url}</p>

@@ -6,7 +6,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { errorPage } from '../pages/subscriber.js'
 import { pageContext, requestMessages } from '../pages/context.js'
-import { duration, messagesIn, type MessageKey } from '../messages/index.js'
+import { duration, inLanguage, messagesIn, type MessageKey } from '../messages/index.js'
 import { ListError } from '../domain/lists.js'
 import { ClientError, sendHtml, wantsHtml, type ErrorBody } from '../http.js'
 import { driverError, isDatabaseUnavailable } from '../db/errors.js'
@@ -27,14 +27,14 @@ export default fp(async (app) => {
       const issue = err.validation[0]
       const field = issue.instancePath.replace(/^\//, '').split('/')[0] || undefined
       const m = requestMessages(request)
-      const message = issue.message && m.has(issue.message) ? m.t(issue.message) : issue.message ?? m.t('api.checkField')
+      const message = issue.message ? inLanguage(m, issue.message) : m.t('api.checkField')
       return sendError(request, reply, 400, { error: 'invalid_field', message, field })
     }
-    if (err instanceof ListError) return sendError(request, reply, err.status, { error: err.code, message: err.message }, true)
+    if (err instanceof ListError) return sendError(request, reply, err.status, { error: err.code, message: inLanguage(requestMessages(request), err.said ?? err.message) }, true)
     if (err instanceof ClientError) {
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
       // Its own words: what was refused and what to do (a 503 says why and when to come back).
-      return sendError(request, reply, err.statusCode, { error: err.error, message: err.message }, true)
+      return sendError(request, reply, err.statusCode, { error: err.error, message: inLanguage(requestMessages(request), err.said ?? err.message) }, true)
     }
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {

@@ -36,7 +36,7 @@ export default fp(async (app) => {
   const secrets = secretsOf(config)
   const warn = (data: object, message: string) => app.log.warn(data, message)
   await prepareData(database, secrets, warn)
-  // Each distinct consent text (one per language unless CONSENT_TEXT is set) becomes an immutable version once;
+  // Each distinct consent text (one per language unless CONSENT_TEXT alone is set) becomes an immutable version once;
   // a sign-up points to the one its page showed. English first, so a single-language history keeps its numbers.
   const consentTextVersions: Record<string, number> = {}
   for (const [lang, text] of Object.entries(config.consentTexts).sort(([a], [b]) => a === 'en' ? -1 : b === 'en' ? 1 : a.localeCompare(b))) {

@@ -15,9 +15,10 @@ import { anyStaff, STAFF_ROLES, type StaffRole } from '../domain/staff.js'
 import { sessionStaff, type SessionLimits } from '../domain/staff-sessions.js'
 import { ClientError, sendHtml, wantsHtml } from '../http.js'
 import { crossSitePage } from '../pages/admin.js'
-import { staffPageContext } from '../pages/context.js'
+import { requestMessages, staffPageContext } from '../pages/context.js'
 import { CONTROL_CHARS } from '../text.js'
 import { clientKey, tooManyRequests } from './rate-limits.js'
+import type { MessageKey } from '../messages/index.js'
 
 /**
  * What a member of staff may do: a viewer sees and exports; an editor also changes subscribers, lists and mail; an
@@ -92,10 +93,10 @@ export interface StaffCheckOptions {
   /** A further secret this route accepts besides ADMIN_TOKEN (GET /metrics takes METRICS_TOKEN, as a viewer). */
   alsoAccept?: { secret?: string, actor: string }
   /** What is closed when no credential at all is configured, for the 503 message. */
-  what?: string
+  what?: MessageKey
 }
 
-const CROSS_SITE_MESSAGE = 'Staff pages and endpoints do not answer requests sent from another website: open the address on this site, or call it from a script.'
+const CROSS_SITE_MESSAGE: MessageKey = 'console.api.crossSite'
 
 /**
  * Every staff route, reads included, refuses a request from another website: a page elsewhere could otherwise make
@@ -103,7 +104,7 @@ const CROSS_SITE_MESSAGE = 'Staff pages and endpoints do not answer requests sen
  * gets a page linking to the same URL here; following that link is a same-origin request and works.
  */
 function refuseCrossSite (request: FastifyRequest, reply: FastifyReply) {
-  if (!wantsHtml(request)) return reply.code(403).send({ error: 'cross_site', message: CROSS_SITE_MESSAGE })
+  if (!wantsHtml(request)) return reply.code(403).send({ error: 'cross_site', message: requestMessages(request).t(CROSS_SITE_MESSAGE) })
   const reading = request.method === 'GET' || request.method === 'HEAD'
   const here = reading ? `${request.server.config.publicUrl}${request.url}` : undefined
   return sendHtml(reply.header('cache-control', 'no-store'), 403, crossSitePage(staffPageContext(request), here))
@@ -160,7 +161,7 @@ export default fp(async (app) => {
     const capture = { send: () => capture, unsignCookie: (v: string) => ({ value: v }) }
     app.csrfProtection(request, capture as unknown as FastifyReply, () => { passed = true })
     if (!passed) {
-      throw new ClientError(403, 'csrf', 'This form has expired or did not come from this site: go back, reload the page and send it again.')
+      throw new ClientError(403, 'csrf', { key: 'console.api.csrf' })
     }
   }
 
@@ -168,7 +169,7 @@ export default fp(async (app) => {
   function staffCheck (opts: StaffCheckOptions = {}) {
     return async function requireStaff (request: FastifyRequest, reply: FastifyReply) {
       if (!(await staffAccessOpen(opts))) {
-        return reply.code(503).send({ error: 'staff_disabled', message: `${opts.what ?? 'Staff access'} is off: set ADMIN_TOKEN (at least 32 characters), or add a staff account with \`npm run cli -- staff add <email> --role owner\`.` })
+        return reply.code(503).send({ error: 'staff_disabled', message: requestMessages(request).t('console.api.staffDisabled', { what: requestMessages(request).t(opts.what ?? 'console.api.staffAccess') }) })
       }
       if (isCrossSite(request)) return refuseCrossSite(request, reply)
       const given = credentialsOf(request)
@@ -195,12 +196,12 @@ export default fp(async (app) => {
         request.staff = identity
         const needed = requiredRole(request)
         if (!mayAct(identity.role, needed)) {
-          throw new ClientError(403, 'forbidden', `This needs the ${needed} role or higher; you are signed in as a ${identity.role}.`)
+          throw new ClientError(403, 'forbidden', { key: 'console.api.forbidden', vars: { needed: { key: `console.roles.${needed}` }, role: { key: `console.roles.${identity.role}` } } })
         }
         return
       }
       return reply.code(401).header('www-authenticate', 'Basic realm="Joinlist staff", charset="UTF-8"')
-        .send({ error: 'unauthorized', message: 'Staff only: sign in at /admin/login, or send Authorization: Bearer <API key or ADMIN_TOKEN>.' })
+        .send({ error: 'unauthorized', message: requestMessages(request).t('console.api.unauthorized') })
     }
   }
   app.decorate('staffCheck', staffCheck)

@@ -29,7 +29,7 @@ export default async function metricsRoutes (app: FastifyInstance) {
   }
 
   app.get('/metrics', {
-    onRequest: app.staffCheck({ alsoAccept: { secret: app.config.metricsToken, actor: 'metrics-token' }, what: 'Metrics access' }),
+    onRequest: app.staffCheck({ alsoAccept: { secret: app.config.metricsToken, actor: 'metrics-token' }, what: 'console.api.metricsAccess' }),
     schema: {
       tags: ['operations'],
       summary: 'Prometheus metrics',

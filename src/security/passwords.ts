@@ -2,6 +2,7 @@
 // Sheet, "Argon2id"), a length rule and a blocklist of the most common passwords (NIST SP 800-63B §3.1.1.2; OWASP
 // ASVS 5.0 6.2.1 and 6.2.4). No composition rules and no forced rotation, as both recommend.
 import { COMMON_PASSWORDS } from './common-passwords.js'
+import type { Said } from '../messages/index.js'
 
 // Loaded on the first password to hash or check, not at start: most requests never need its ~10 MB.
 const argon2 = () => import('@node-rs/argon2')
@@ -33,17 +34,17 @@ export async function verifyPassword (stored: string | null | undefined, passwor
   }
 }
 
-/** Why a new password is refused, in words for the form; undefined when it is acceptable. */
-export function passwordProblem (password: string, email: string): string | undefined {
+/** Why a new password is refused, for the form in its reader's language; undefined when it is acceptable. */
+export function passwordProblem (password: string, email: string): Said | undefined {
   const length = [...password].length
-  if (length < PASSWORD_MIN) return `Use at least ${PASSWORD_MIN} characters: a few unrelated words are easy to remember and hard to guess.`
-  if (length > PASSWORD_MAX) return `Use at most ${PASSWORD_MAX} characters.`
+  if (length < PASSWORD_MIN) return { key: 'console.passwords.short', vars: { min: PASSWORD_MIN } }
+  if (length > PASSWORD_MAX) return { key: 'console.passwords.long', vars: { max: PASSWORD_MAX } }
   const folded = password.toLowerCase().replace(/[\s\d!@#$%^&*._-]+$/, '')
   const local = email.toLowerCase().split('@')[0]
   if (COMMON_PASSWORDS.has(password.toLowerCase()) || COMMON_PASSWORDS.has(folded) || /^(.)\1+$/.test(password)) {
-    return 'This password is one of the most common ones and is among the first an attacker tries: choose another.'
+    return { key: 'console.passwords.common' }
   }
-  if (local.length >= 4 && password.toLowerCase().includes(local)) return 'Do not use your address in your password.'
-  if (/joinlist/i.test(password)) return 'Do not use the name of this service in your password.'
+  if (local.length >= 4 && password.toLowerCase().includes(local)) return { key: 'console.passwords.address' }
+  if (/joinlist/i.test(password)) return { key: 'console.passwords.service' }
   return undefined
 }

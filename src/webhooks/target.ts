@@ -5,6 +5,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { BlockList, isIP } from 'node:net'
 import type { Agent } from 'undici'
+import type { MessageKey } from '../messages/index.js'
 
 const forbidden = new BlockList()
 for (const [net, prefix] of [
@@ -29,18 +30,21 @@ export class TargetRefused extends Error {
   readonly code = 'WEBHOOK_TARGET_REFUSED'
 }
 
-/** Checks a URL when an endpoint is saved: http(s), no credentials, and (unless allowed) https and a public host. */
-export function checkTargetUrl (raw: string, allowPrivate: boolean): string | undefined {
+/**
+ * Checks a URL when an endpoint is saved: http(s), no credentials, and (unless allowed) https and a public host. The
+ * problem is a catalogue key whose sentence names the field (`{field}`).
+ */
+export function checkTargetUrl (raw: string, allowPrivate: boolean): MessageKey | undefined {
   const url = URL.parse(raw)
-  if (!url || !/^https?:$/.test(url.protocol)) return 'must be an absolute http(s) URL'
-  if (url.username || url.password) return 'must not contain a user name or password'
-  if (url.hash) return 'must not contain a #fragment'
+  if (!url || !/^https?:$/.test(url.protocol)) return 'console.webhooks.target.notHttp'
+  if (url.username || url.password) return 'console.webhooks.target.credentials'
+  if (url.hash) return 'console.webhooks.target.fragment'
   if (allowPrivate) return undefined
   // Subscriber addresses travel in the body: in clear only on a private network, which needs the setting anyway.
-  if (url.protocol !== 'https:') return 'must use https'
+  if (url.protocol !== 'https:') return 'console.webhooks.target.https'
   const host = url.hostname.replace(/^\[|\]$/g, '')
-  if (host === 'localhost' || host.endsWith('.localhost')) return 'must not point to this machine'
-  if (isIP(host) && isForbiddenAddress(host)) return 'must not point to a private, loopback or link-local address'
+  if (host === 'localhost' || host.endsWith('.localhost')) return 'console.webhooks.target.thisMachine'
+  if (isIP(host) && isForbiddenAddress(host)) return 'console.webhooks.target.private'
   return undefined
 }
 

@@ -1,6 +1,6 @@
 // The staff console in a real browser (Debian's Chromium), with pages that run no script: an owner signs in through the form,
 // searches, opens a subscriber, erases them through the confirmation step and signs out; a viewer is refused an
-// erase; every console page has zero axe (WCAG 2.2 AA) violations at 320 and 1280 px.
+// erase; every console page has zero axe (WCAG 2.2 AA) violations at 320 and 1280 px, in English and in Welsh.
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import type { Browser, Page } from 'playwright-core'
@@ -118,6 +118,35 @@ async function run () {
     await page.waitForURL(/\/admin\/login\?done=out/)
     await page.goto(`${base}/admin/subscribers`)
     await page.waitForURL(/\/admin\/login\?next=/)
+  })
+
+  t.test('the console in Welsh, chosen with ?lang=cy and kept for the visit: every page passes axe at 320 and 1280 px', async (t) => {
+    const page = await newPage()
+    await page.goto(`${await passwordLink('perchennog@staff.example.org', 'owner')}?lang=cy`)
+    await audit(page, 'set-password-cy')
+    await page.getByLabel('Cyfrinair newydd').fill(STAFF_PASSWORD)
+    await page.getByRole('button', { name: 'Gosod cyfrinair' }).click()
+    await page.waitForURL(/\/admin\/login/)
+    t.equal(await page.locator('h1').textContent(), 'Mewngofnodi staff')
+    t.equal(await page.locator('html').getAttribute('lang'), 'cy')
+    await audit(page, 'login-cy')
+    await page.getByLabel('Cyfeiriad e-bost').fill('perchennog@staff.example.org')
+    await page.getByLabel('Cyfrinair', { exact: true }).fill(STAFF_PASSWORD)
+    await page.getByRole('button', { name: 'Mewngofnodi' }).click()
+    await page.waitForURL(`${base}/admin`)
+    await audit(page, 'dashboard-cy')
+    await page.getByRole('link', { name: 'Tanysgrifwyr', exact: true }).click()
+    t.equal(await page.locator('h1').textContent(), 'Tanysgrifwyr')
+    await audit(page, 'subscribers-cy')
+    await page.locator('#results ~ .table-scroll a').first().click()
+    await audit(page, 'subscriber-cy')
+    await page.getByRole('link', { name: "Dileu'r tanysgrifiwr hwn" }).click()
+    await audit(page, 'erase-cy')
+    for (const [path, name] of [['/admin/mail', 'mail-cy'], ['/admin/audit', 'audit-cy'], ['/admin/staff', 'staff-cy'], ['/admin/keys', 'keys-cy'], ['/admin/import', 'import-cy']]) {
+      await page.goto(`${base}${path}`)
+      t.equal(await page.locator('html').getAttribute('lang'), 'cy', `${name}: in Welsh`)
+      await audit(page, name)
+    }
   })
 
   t.test('a viewer sees a subscriber but is refused an erase', async (t) => {

@@ -11,6 +11,11 @@ const read = (lang: string) => JSON.parse(readFileSync(join(LOCALES_DIR, lang, '
 t.test('every shipped catalogue has every key and placeholder of the English one', async (t) => {
   t.ok(Object.keys(LANGUAGES).includes('cy'), 'Welsh is shipped')
   for (const lang of Object.keys(LANGUAGES)) t.same(catalogueProblems(read('en'), read(lang)), [], `${lang} is complete`)
+  // The staff side is in the catalogues too: the console, the staff pages and the staff API's messages.
+  for (const group of ['nav', 'subscribers', 'erase', 'mail', 'audit', 'import', 'staff', 'keys', 'dashboard', 'webhooks', 'api', 'importProblems', 'passwords']) {
+    t.ok(Object.keys(read('cy').console[group] ?? {}).length > 0, `the Welsh catalogue has console.${group}`)
+  }
+  t.not(LANGUAGES.cy.t('console.subscribers.title'), LANGUAGES.en.t('console.subscribers.title'), 'and it is Welsh, not a copy of the English')
 })
 
 t.test('a catalogue missing a key, or a placeholder, stops the start naming the file and the key', async (t) => {

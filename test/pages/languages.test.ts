@@ -97,6 +97,24 @@ t.test('the consent wording is in the page\'s language, and a sign-up records th
   t.match(page.body, '<p class="consent">Yes, send me the newsletter.', 'CONSENT_TEXT is shown as set, in every language')
 })
 
+t.test('CONSENT_TEXT_CY is the Welsh wording: the Welsh form shows it and a Welsh sign-up\'s ledger records it', async (t) => {
+  const { app, database } = await buildTestApp(t, { FORM_MIN_SECONDS: '0', CONSENT_TEXT: 'Yes, send me the newsletter.', CONSENT_TEXT_CY: 'Ydw, anfonwch y cylchlythyr ataf.' })
+  const welsh = await app.inject({ url: '/?lang=cy', headers: html })
+  t.match(welsh.body, '<p class="consent">Ydw, anfonwch y cylchlythyr ataf.')
+  const english = await app.inject({ url: '/', headers: html })
+  t.match(english.body, '<p class="consent">Yes, send me the newsletter.', 'a language without its own falls back to CONSENT_TEXT')
+  await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'cymraeg@example.org' }), headers: { ...form({}).headers, cookie: 'joinlist_lang=cy' } })
+  await app.inject({ method: 'POST', url: '/subscribe', ...form({ email: 'english@example.org' }) })
+  const rows = await database.rows<{ email: string, text: string }>(sql`
+    SELECT s.email, c.text FROM consent_events e JOIN subscribers s ON s.id = e.subscriber_id
+    JOIN consent_texts c ON c.version = (e.details->>'consentTextVersion')::int
+    WHERE e.type = 'signup' ORDER BY s.email`)
+  t.same(rows, [
+    { email: 'cymraeg@example.org', text: 'Ydw, anfonwch y cylchlythyr ataf.' },
+    { email: 'english@example.org', text: 'Yes, send me the newsletter.' }
+  ])
+})
+
 t.test('with several lists, the choice, the mails\' preference link, the preference page and a list\'s unsubscribe page are in Welsh', async (t) => {
   const { app, smtp } = await buildTestApp(t, { FORM_MIN_SECONDS: '0' })
   const created = await app.inject({ method: 'POST', url: '/admin/api/lists', headers: staff, payload: { slug: 'events', name: 'Event invitations' } })

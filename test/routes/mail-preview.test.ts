@@ -57,7 +57,7 @@ t.test('?lang=cy previews the Welsh templates; an unknown language is a 400', as
   const { app } = await buildTestApp(t)
   const welsh = await app.inject({ url: '/admin/mail-preview/confirmation?lang=cy', headers: staff })
   t.equal(welsh.statusCode, 200)
-  t.match(welsh.body, 'Mail preview: confirmation (Cymraeg)')
+  t.match(welsh.body, 'Rhagolwg e-bost: confirmation (Cymraeg)', 'the page follows ?lang= too')
   t.match(welsh.body, 'Cadarnhewch eich tanysgrifiad i Policy Notes')
   const text = await app.inject({ url: '/admin/mail-preview/welcome?lang=cy&part=text', headers: staff })
   t.match(text.body, 'Diolch am gadarnhau.')

@@ -1,10 +1,11 @@
-// The staff console's frame: the shared page layout (English: console text lives here, not in the visitor
-// catalogue), a navigation bar, who is signed in and a sign-out button, and small helpers the console pages share.
+// The staff console's frame: the shared page layout (in the request's language, from the same catalogues as the
+// visitor pages, with the same language switch), a navigation bar, who is signed in and a sign-out button, and small
+// helpers the console pages share.
 import { html, raw, type Html } from '../../html.js'
-import { messagesIn } from '../../messages/index.js'
-import { UNNAMED_LIST } from '../../mail/messages.js'
+import type { MessageKey } from '../../messages/index.js'
 import type { FastifyRequest } from 'fastify'
 import { layout, type PageContext } from '../layout.js'
+import { pageContext } from '../context.js'
 import type { StaffIdentity } from '../../plugins/staff-auth.js'
 import { mayAct } from '../../plugins/staff-auth.js'
 
@@ -17,28 +18,21 @@ export interface ConsoleContext {
   path: string
 }
 
-/** The console is in English whatever the visitor pages' language. */
-export function consolePageContext (request: FastifyRequest): PageContext {
-  const config = request.server.config
-  return {
-    m: messagesIn('en'),
-    languages: [],
-    brand: { listName: config.listName ?? UNNAMED_LIST, logoUrl: config.logoUrl, accentColor: config.accentColor, privacyUrl: config.privacyUrl, consentText: config.consentText }
-  }
-}
+/** The console follows the same language choice as every other page: `?lang=`, the visit's choice, Accept-Language. */
+export const consolePageContext = (request: FastifyRequest): PageContext => pageContext(request)
 
 export function consoleContext (request: FastifyRequest, csrf: string): ConsoleContext {
   return { page: consolePageContext(request), staff: request.staff!, csrf, path: request.url.split('?')[0] }
 }
 
-const SECTIONS: { href: string, label: string, role: 'viewer' | 'editor' | 'owner' }[] = [
-  { href: '/admin', label: 'Dashboard', role: 'viewer' },
-  { href: '/admin/subscribers', label: 'Subscribers', role: 'viewer' },
-  { href: '/admin/mail', label: 'Mail', role: 'viewer' },
-  { href: '/admin/audit', label: 'Audit', role: 'viewer' },
-  { href: '/admin/import', label: 'Import', role: 'editor' },
-  { href: '/admin/staff', label: 'Staff', role: 'owner' },
-  { href: '/admin/keys', label: 'API keys', role: 'owner' }
+const SECTIONS: { href: string, label: MessageKey, role: 'viewer' | 'editor' | 'owner' }[] = [
+  { href: '/admin', label: 'console.nav.dashboard', role: 'viewer' },
+  { href: '/admin/subscribers', label: 'console.nav.subscribers', role: 'viewer' },
+  { href: '/admin/mail', label: 'console.nav.mail', role: 'viewer' },
+  { href: '/admin/audit', label: 'console.nav.audit', role: 'viewer' },
+  { href: '/admin/import', label: 'console.nav.import', role: 'editor' },
+  { href: '/admin/staff', label: 'console.nav.staff', role: 'owner' },
+  { href: '/admin/keys', label: 'console.nav.keys', role: 'owner' }
 ]
 
 /** A hidden CSRF field for a form; nothing when the page was fetched with a header credential. */
@@ -68,13 +62,14 @@ export function consoleNav (c: ConsoleContext): Html {
   const nav = SECTIONS.filter((s) => mayAct(c.staff.role, s.role))
   const current = (href: string) => href === '/admin' ? c.path === '/admin' || c.path === '/admin/' : c.path === href || c.path.startsWith(href + '/')
   const signedInWithSession = c.staff.sessionHash !== undefined
+  const { m } = c.page
   return html`<style>${raw(CONSOLE_STYLE)}</style>
-<nav class="console-nav" aria-label="Staff console">
-<ul>${nav.map((s) => html`<li><a href="${s.href}"${current(s.href) ? raw(' aria-current="page"') : ''}>${s.label}</a></li>`)}</ul>
-<p class="who">Signed in as ${c.staff.actor.replace(/^staff:/, '')} (${c.staff.role}).
+<nav class="console-nav" aria-label="${m.t('console.nav.label')}">
+<ul>${nav.map((s) => html`<li><a href="${s.href}"${current(s.href) ? raw(' aria-current="page"') : ''}>${m.t(s.label)}</a></li>`)}</ul>
+<p class="who">${m.t('console.nav.signedInAs', { who: c.staff.actor.replace(/^staff:/, ''), role: roleName(c, c.staff.role) })}
 ${signedInWithSession
-  ? html`<form method="post" action="/admin/logout">${csrfField(c)}<button type="submit" class="secondary">Sign out</button></form>
-<form method="post" action="/admin/logout-everywhere">${csrfField(c)}<button type="submit" class="secondary">Sign out everywhere</button></form>`
+  ? html`<form method="post" action="/admin/logout">${csrfField(c)}<button type="submit" class="secondary">${m.t('console.nav.signOut')}</button></form>
+<form method="post" action="/admin/logout-everywhere">${csrfField(c)}<button type="submit" class="secondary">${m.t('console.nav.signOutEverywhere')}</button></form>`
   : ''}</p>
 </nav>`
 }
@@ -84,6 +79,18 @@ export function consolePage (c: ConsoleContext, title: string, body: Html): stri
   return layout(c.page, title, html`${consoleNav(c)}
 ${body}`, { wide: true })
 }
+
+/** A staff role's name in the page's language: `viewer`, `golygydd`. */
+export const roleName = (c: ConsoleContext, role: string): string =>
+  c.page.m.has(`console.roles.${role}`) ? c.page.m.t(`console.roles.${role}` as MessageKey) : role
+
+/** A stored status (subscriber, subscription, mail) in the page's language; an unknown one as it is. */
+export const statusName = (c: ConsoleContext, status: string): string =>
+  c.page.m.has(`console.statuses.${status}`) ? c.page.m.t(`console.statuses.${status}` as MessageKey) : status
+
+/** A stored code (ledger event type, method, audit action) in the page's language; an unknown one as it is. */
+export const codeName = (c: ConsoleContext, group: 'ledgerTypes' | 'methods' | 'auditActions', code: string): string =>
+  c.page.m.has(`console.${group}.${code}`) ? c.page.m.t(`console.${group}.${code}` as MessageKey) : code
 
 /** A UTC timestamp as staff read it: `2026-05-01 14:03 UTC`. */
 export const when = (iso: string | null | undefined): string => iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—'

@@ -8,26 +8,27 @@ import { EXPORT_STATUSES, sinceOutOfRange } from '../../domain/export.js'
 import { auditedExport, type Actor } from '../../domain/ledger.js'
 import { excelCsv } from '../../domain/excel-csv.js'
 import { ClientError } from '../../http.js'
+import { keyed } from '../../messages/index.js'
 import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
 
 /** What a refused export is told to wait: a list of a million subscribers exports in a few seconds. */
 const RETRY_AFTER_SECONDS = 10
 
 const exportQuery = (now: () => Date) => z.object({
-  status: z.enum(EXPORT_STATUSES, { error: `status must be one of ${EXPORT_STATUSES.join(', ')}.` }).default('confirmed'),
+  status: z.enum(EXPORT_STATUSES, { error: keyed('console.api.fieldOneOf', { field: 'status', values: EXPORT_STATUSES.join(', ') }) }).default('confirmed'),
   // One message for the union: zod's own for a failed union is a bare "Invalid input".
   since: z.union([z.iso.datetime({ offset: true }), z.iso.date()],
-    { error: 'since must be an ISO 8601 date-time or date, such as 2026-01-31T00:00:00Z or 2026-01-31.' })
+    { error: 'console.api.exportSince' })
     .transform((value, ctx) => {
       const since = new Date(value)
       const problem = sinceOutOfRange(since, now())
-      if (problem) { ctx.addIssue({ code: 'custom', message: problem }); return z.NEVER }
+      if (problem) { ctx.addIssue({ code: 'custom', message: keyed('console.api.sinceOutOfRange', { now: now().toISOString() }) }); return z.NEVER }
       return since
     }).optional(),
   // excel: a UTF-8 BOM and CRLF line ends, so Excel on Windows shows accented names right (Siân Llŷr).
-  format: z.enum(['rfc4180', 'excel'], { error: 'format must be rfc4180 or excel.' }).default('rfc4180'),
+  format: z.enum(['rfc4180', 'excel'], { error: 'console.api.exportFormat' }).default('rfc4180'),
   // Repeatable (?list=a&list=b): a row per subscription on these lists.
-  list: z.union([z.string().max(63), z.array(z.string().max(63)).max(50)], { error: 'list must be a list slug, such as list=weekly (repeatable).' })
+  list: z.union([z.string().max(63), z.array(z.string().max(63)).max(50)], { error: 'console.api.exportList' })
     .optional().transform((v) => v === undefined ? undefined : Array.isArray(v) ? v : [v])
 })
 
@@ -117,6 +118,5 @@ function exportSlots (limit: number) {
 
 /** A 503 that says why and when to come back, with Retry-After (RFC 9110 §10.2.3). */
 function exportsBusy (running: number): ClientError {
-  const message = `${running} ${running === 1 ? 'export is' : 'exports are'} running, as many as EXPORT_CONCURRENCY allows: try again in ${RETRY_AFTER_SECONDS} seconds.`
-  return new ClientError(503, 'exports_busy', message, RETRY_AFTER_SECONDS)
+  return new ClientError(503, 'exports_busy', { key: 'console.api.exportsBusy', vars: { count: running, seconds: RETRY_AFTER_SECONDS } }, RETRY_AFTER_SECONDS)
 }

@@ -3,8 +3,10 @@
 import { Busboy, type BusboyHeaders } from '@fastify/busboy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
-import { importFile, ImportError } from '../../domain/import.js'
+import { importFile, ImportError, reportIn } from '../../domain/import.js'
 import { sendHtml } from '../../http.js'
+import { inLanguage } from '../../messages/index.js'
+import { requestMessages } from '../../pages/context.js'
 import { page, staffErrors, staffSecurity } from '../../openapi.js'
 import { consoleContext } from '../../pages/console/frame.js'
 import { importPage } from '../../pages/console/import.js'
@@ -48,14 +50,14 @@ export default async function importPageRoutes (app: FastifyInstance) {
     }
   }, async (request, reply) => {
     const upload = (request.body ?? {}) as Upload
-    if (!upload.file) return await show(request, reply, 400, { error: 'Choose a CSV file to import.' })
+    if (!upload.file) return await show(request, reply, 400, { error: requestMessages(request).t('console.api.chooseFile') })
     try {
       const report = await importFile(app.lifecycle, upload.file, { list: upload.list ?? '', dryRun: upload.dryRun === 'true', maxBytes: app.config.importMaxMb * 1_000_000 }, staffWho(request))
-      return await show(request, reply, 200, { report })
+      return await show(request, reply, 200, { report: reportIn(requestMessages(request), report) })
     } catch (err) {
       if (!(err instanceof ImportError)) throw err
       upload.file.resume()
-      return await show(request, reply, err.status, { error: `${err.message} Nothing was imported.` })
+      return await show(request, reply, err.status, { error: inLanguage(requestMessages(request), { key: 'console.api.nothingImported', vars: { problem: err.said ?? err.message } }) })
     }
   })
 }

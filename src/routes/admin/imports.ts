@@ -4,21 +4,23 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { importFile, ImportError } from '../../domain/import.js'
+import { importFile, ImportError, reportIn } from '../../domain/import.js'
 import { ClientError } from '../../http.js'
+import { keyed } from '../../messages/index.js'
+import { requestMessages } from '../../pages/context.js'
 import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
 import { staffWho } from './export.js'
 
 const CSV_TYPES = new Set(['text/csv', 'application/vnd.ms-excel'])
 
-const flag = (what: string) => z.enum(['true', 'false'], { error: `${what} must be true or false.` }).default('false')
+const flag = (what: string) => z.enum(['true', 'false'], { error: keyed('console.api.fieldTrueFalse', { field: what }) }).default('false')
   .transform((v) => v === 'true')
 
 const query = z.object({
-  list: z.string({ error: 'list is required: the slug of the list to import into.' }).max(63),
+  list: z.string({ error: 'console.api.importList' }).max(63),
   dryRun: flag('dryRun').describe('true: do everything, report it, and change nothing'),
   sendConfirmations: flag('sendConfirmations').describe('true: queue a confirmation mail for each row imported as pending'),
-  perMinute: z.coerce.number({ error: 'perMinute must be a number.' }).int().min(1).max(100_000).optional()
+  perMinute: z.coerce.number({ error: keyed('console.api.fieldNumber', { field: 'perMinute' }) }).int().min(1).max(100_000).optional()
     .describe('How many of those confirmation mails go out a minute (default 60)')
 })
 
@@ -68,18 +70,19 @@ export default async function importRoutes (fastify: FastifyInstance) {
       }
     }
   }, async (request) => {
+    const m = requestMessages(request)
     const body = request.body as AsyncIterable<Buffer> | undefined
     const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
     if (!body || !CSV_TYPES.has(type)) {
-      throw new ClientError(415, 'unsupported_media_type', 'Send the file as the request body with Content-Type: text/csv.')
+      throw new ClientError(415, 'unsupported_media_type', { key: 'console.api.sendCsv' })
     }
     const declared = Number(request.headers['content-length'])
-    if (declared > maxBytes) throw new ClientError(413, 'file_too_large', `The file is over ${app.config.importMaxMb} MB (IMPORT_MAX_MB): import it with the CLI, or in parts.`)
+    if (declared > maxBytes) throw new ClientError(413, 'file_too_large', { key: 'console.api.fileTooLarge', vars: { mb: app.config.importMaxMb } })
     const { list, dryRun, sendConfirmations, perMinute } = request.query
     try {
-      return await importFile(app.lifecycle, body, { list, dryRun, sendConfirmations, confirmationsPerMinute: perMinute, maxBytes }, staffWho(request))
+      return reportIn(m, await importFile(app.lifecycle, body, { list, dryRun, sendConfirmations, confirmationsPerMinute: perMinute, maxBytes }, staffWho(request)))
     } catch (err) {
-      if (err instanceof ImportError) throw new ClientError(err.status, err.code, `${err.message} Nothing was imported.`)
+      if (err instanceof ImportError) throw new ClientError(err.status, err.code, { key: 'console.api.nothingImported', vars: { problem: err.said ?? err.message } })
       throw err
     }
   })

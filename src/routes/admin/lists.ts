@@ -5,6 +5,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { SLUG_RULE, type List } from '../../domain/lists.js'
 import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
+import { keyed } from '../../messages/index.js'
+import { requestMessages } from '../../pages/context.js'
 
 const counts = z.object({ pending: z.number(), confirmed: z.number(), unsubscribed: z.number() })
 const listBody = z.object({
@@ -21,8 +23,8 @@ const listBody = z.object({
 }).describe('A list, with how many subscriptions it has in each state')
 
 const slugParams = z.object({ slug: z.string().max(63) })
-const text = (what: string, max: number) => z.string({ error: `${what} must be text.` }).max(max, `${what} is at most ${max} characters.`)
-const flag = (what: string) => z.boolean({ error: `${what} must be true or false.` })
+const text = (what: string, max: number) => z.string({ error: keyed('console.api.fieldText', { field: what }) }).max(max, keyed('console.api.fieldIsAtMostChars', { field: what, max }))
+const flag = (what: string) => z.boolean({ error: keyed('console.api.fieldTrueFalse', { field: what }) })
 const newList = z.object({
   slug: text('slug', 63).describe(SLUG_RULE),
   name: text('name', 100),
@@ -63,7 +65,7 @@ export default async function listRoutes (fastify: FastifyInstance) {
     }
   }, async (request, reply) => {
     const list = await app.lists.bySlug(request.params.slug)
-    if (!list) return reply.code(404).send({ error: 'not_found', message: `There is no list with the slug "${request.params.slug}".` })
+    if (!list) return reply.code(404).send({ error: 'not_found', message: requestMessages(request).t('console.api.noList', { slug: request.params.slug }) })
     return (await withCounts([list]))[0]
   })
 

@@ -8,12 +8,13 @@ import { html } from '../../html.js'
 import { sendHtml } from '../../http.js'
 import { MAIL_KIND_NAMES, isMailKind, rawMessage, sampleMail } from '../../mail/samples.js'
 import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
-import { LANGUAGES } from '../../messages/index.js'
+import { keyed, LANGUAGES } from '../../messages/index.js'
+import { requestMessages } from '../../pages/context.js'
 
 const previewQuery = z.object({
-  part: z.enum(['page', 'text', 'html', 'eml'], { error: 'part must be one of page, text, html, eml.' }).default('page'),
+  part: z.enum(['page', 'text', 'html', 'eml'], { error: keyed('console.api.fieldOneOf', { field: 'part', values: 'page, text, html, eml' }) }).default('page'),
   // Each language has its own templates (locales/<lang>/mail/).
-  lang: z.string().refine((v) => Object.hasOwn(LANGUAGES, v), { error: `lang must be one of ${Object.keys(LANGUAGES).join(', ')}.` }).default('en')
+  lang: z.string().refine((v) => Object.hasOwn(LANGUAGES, v), { error: keyed('console.api.fieldOneOf', { field: 'lang', values: Object.keys(LANGUAGES).join(', ') }) }).default('en')
 })
 
 /** For the mail's HTML alone: nothing but its inline styles and inline images, and a sandbox without scripts. */
@@ -40,7 +41,8 @@ export default async function mailPreviewRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { template } = request.params
     if (!isMailKind(template)) {
-      return reply.code(404).send({ error: 'not_found', message: `No mail template "${template}": use ${new Intl.ListFormat('en', { type: 'disjunction' }).format(MAIL_KIND_NAMES)}.`, field: 'template' })
+      const asked = requestMessages(request)
+      return reply.code(404).send({ error: 'not_found', message: asked.t('console.api.noTemplate', { template, names: new Intl.ListFormat(asked.lang, { type: 'disjunction' }).format(MAIL_KIND_NAMES) }), field: 'template' })
     }
     const { lang } = request.query
     const message = sampleMail(app.mailSettings, template, { ...app.config, language: lang })
@@ -59,21 +61,23 @@ export default async function mailPreviewRoutes (fastify: FastifyInstance) {
     }
     const headerBlock = (await rawMessage({ ...message, dkim: undefined })).toString('utf8').split(/\r?\n\r?\n/)[0]
     const base = `/admin/mail-preview/${template}?lang=${lang}`
+    const m = requestMessages(request)
+    const title = m.t('console.mailPreview.title', { template, language: LANGUAGES[lang].name })
     return sendHtml(reply, 200, html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Mail preview: ${template} (${lang})</title></head>
+<html lang="${m.lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>${title}</title></head>
 <body style="font-family:system-ui,sans-serif;margin:24px;color:#1a1a1a">
-<h1 style="font-size:22px">Mail preview: ${template} (${LANGUAGES[lang].name})</h1>
-<p>Sample data (the links do not work). Other mails: ${MAIL_KIND_NAMES.map((k) => html`<a href="/admin/mail-preview/${k}">${k}</a> `)}
-· This one as <a href="${base}&amp;part=html">HTML</a>, <a href="${base}&amp;part=text">text</a>, <a href="${base}&amp;part=eml">.eml</a>
-· In: ${Object.values(LANGUAGES).map((l) => html`<a href="/admin/mail-preview/${template}?lang=${l.lang}" lang="${l.lang}">${l.name}</a> `)}</p>
-<h2 style="font-size:18px">Subject</h2>
+<h1 style="font-size:22px">${title}</h1>
+<p>${m.t('console.mailPreview.sample')} ${MAIL_KIND_NAMES.map((k) => html`<a href="/admin/mail-preview/${k}">${k}</a> `)}
+· ${m.t('console.mailPreview.asParts')} <a href="${base}&amp;part=html">HTML</a>, <a href="${base}&amp;part=text">${m.t('console.mailPreview.text')}</a>, <a href="${base}&amp;part=eml">.eml</a>
+· ${m.t('console.mailPreview.in')} ${Object.values(LANGUAGES).map((l) => html`<a href="/admin/mail-preview/${template}?lang=${l.lang}" lang="${l.lang}">${l.name}</a> `)}</p>
+<h2 style="font-size:18px">${m.t('console.mailPreview.subject')}</h2>
 <p style="font-size:18px"><strong>${String(message.subject)}</strong></p>
-<h2 style="font-size:18px">HTML part</h2>
-<iframe title="HTML part" sandbox srcdoc="${mailHtml}" style="width:100%;max-width:720px;height:480px;border:1px solid #cccccc"></iframe>
-<h2 style="font-size:18px">Text part</h2>
+<h2 style="font-size:18px">${m.t('console.mailPreview.htmlPart')}</h2>
+<iframe title="${m.t('console.mailPreview.htmlPart')}" sandbox srcdoc="${mailHtml}" style="width:100%;max-width:720px;height:480px;border:1px solid #cccccc"></iframe>
+<h2 style="font-size:18px">${m.t('console.mailPreview.textPart')}</h2>
 <pre style="white-space:pre-wrap;max-width:720px;border:1px solid #cccccc;padding:12px">${text}</pre>
-<h2 style="font-size:18px">Headers</h2>
+<h2 style="font-size:18px">${m.t('console.mailPreview.headers')}</h2>
 <pre style="white-space:pre-wrap;max-width:720px;border:1px solid #cccccc;padding:12px">${headerBlock}</pre>
 </body></html>`.value)
   })

@@ -37,7 +37,7 @@ export default async function operationsRoutes (fastify: FastifyInstance) {
     schema: { tags: ['staff', 'operations'], summary: 'Retry one dead mail (form)', security: staffSecurity, params: z.object({ id: z.coerce.number({ error: 'id must be a number.' }).int().positive('id must be a positive number.').max(2 ** 53 - 1) }), body: formBody, response: { 303: z.null(), 400: errors[400], 404: errors[404], ...staffErrors } }
   }, async (request, reply) => {
     const n = await retryDead(app.database, app.now(), request.params.id)
-    if (n === 0) throw new ClientError(404, 'not_found', 'There is no dead mail with this number: it may have been retried already.')
+    if (n === 0) throw new ClientError(404, 'not_found', { key: 'console.api.noDeadMail' })
     await recordAudit(app.database, { actor: request.staff!.actor, action: 'retry-mail', target: String(request.params.id), ip: request.ip }, app.now())
     app.outbox.kick()
     return reply.code(303).redirect(`/admin/mail?requeued=${n}`)
@@ -50,7 +50,7 @@ export default async function operationsRoutes (fastify: FastifyInstance) {
       security: staffSecurity,
       querystring: z.object({
         actor: z.string().trim().max(200).optional().transform((v) => v || undefined),
-        action: z.union([z.literal(''), z.enum(AUDIT_ACTIONS, { error: 'action is not one the audit records.' })]).optional().transform((v) => v || undefined)
+        action: z.union([z.literal(''), z.enum(AUDIT_ACTIONS, { error: 'console.api.auditAction' })]).optional().transform((v) => v || undefined)
       }),
       response: { 200: page('The audit trail'), 400: errors[400], ...staffErrors }
     }

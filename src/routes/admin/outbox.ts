@@ -4,8 +4,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
 import { outboxOverview, retryDead } from '../../outbox/overview.js'
+import { keyed } from '../../messages/index.js'
+import { requestMessages } from '../../pages/context.js'
 
-const retryParams = z.object({ id: z.coerce.number({ error: 'id must be a number.' }).int().positive('id must be a positive number.') })
+const retryParams = z.object({ id: z.coerce.number({ error: keyed('console.api.fieldNumber', { field: 'id' }) }).int().positive(keyed('console.api.fieldPositive', { field: 'id' })) })
 const requeued = z.object({ requeued: z.number() }).describe('How many dead messages were put back in the queue')
 const overview = z.object({
   counts: z.record(z.string(), z.number()).describe('Messages by status: pending, sending (claimed under a lease), sent, dead, cancelled'),
@@ -61,7 +63,7 @@ export default async function outboxRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const n = await retryDead(app.database, app.now(), request.params.id)
     if (n === 0) {
-      return reply.code(404).send({ error: 'not_found', message: 'There is no dead outbox message with this id.' })
+      return reply.code(404).send({ error: 'not_found', message: requestMessages(request).t('console.api.noDeadOutbox') })
     }
     request.log.info({ outboxId: request.params.id }, 'dead outbox message requeued by staff')
     app.outbox.kick()

@@ -8,11 +8,13 @@ import { parseEmail } from '../../domain/email.js'
 import { erase, subjectAccess } from '../../domain/privacy.js'
 import { errorBody, errors, staffErrors, staffSecurity } from '../../openapi.js'
 import { staffWho } from './export.js'
+import { keyed } from '../../messages/index.js'
+import { requestMessages } from '../../pages/context.js'
 
 const emailParams = z.object({
   email: z.string().max(1000).transform((v, ctx) => {
     const r = parseEmail(v)
-    if (!r.ok) { ctx.addIssue({ code: 'custom', message: r.message }); return z.NEVER }
+    if (!r.ok) { ctx.addIssue({ code: 'custom', message: `validation.${r.key}` }); return z.NEVER }
     return r.normalized
   })
 })
@@ -37,12 +39,12 @@ export default async function privacyRoutes (fastify: FastifyInstance) {
       tags: ['staff', 'privacy'],
       summary: 'One consent text version',
       security: staffSecurity,
-      params: z.object({ version: z.coerce.number({ error: 'version must be a number.' }).int().min(1).max(2 ** 31 - 1) }),
+      params: z.object({ version: z.coerce.number({ error: keyed('console.api.fieldNumber', { field: 'version' }) }).int().min(1).max(2 ** 31 - 1) }),
       response: { 200: consentTextBody.describe('{version, text, sha256, createdAt}'), 400: errors[400], 404: errorBody('No such version'), ...staffErrors }
     }
   }, async (request, reply) => {
     const text = await getConsentText(app.database, request.params.version)
-    if (!text) return reply.code(404).send({ error: 'not_found', message: `There is no consent text version ${request.params.version}.` })
+    if (!text) return reply.code(404).send({ error: 'not_found', message: requestMessages(request).t('console.api.noConsentVersion', { version: request.params.version }) })
     return text
   })
 
@@ -59,7 +61,7 @@ export default async function privacyRoutes (fastify: FastifyInstance) {
     const access = await subjectAccess(app.privacy, request.params.email, staffWho(request))
     reply.header('cache-control', 'no-store')
     if (!access.subscriber && !access.suppressed) {
-      return reply.code(404).send({ error: 'not_found', message: 'No data is held about this address.' })
+      return reply.code(404).send({ error: 'not_found', message: requestMessages(request).t('console.api.nothingHeld') })
     }
     return access
   })

@@ -9,6 +9,7 @@ import { loginAccount, passwordLinkAccount, setPasswordWithLink } from '../../do
 import { endAllSessions, endSession, startSession } from '../../domain/staff-sessions.js'
 import { TOKEN_PATTERN } from '../../domain/tokens.js'
 import { ClientError, sendHtml } from '../../http.js'
+import { inLanguage } from '../../messages/index.js'
 import { errors, page } from '../../openapi.js'
 import { consolePageContext } from '../../pages/console/frame.js'
 import { linkExpiredPage, loginPage, setPasswordPage } from '../../pages/console/login.js'
@@ -34,18 +35,19 @@ export default async function sessionRoutes (fastify: FastifyInstance) {
 
   // Login CSRF too (OWASP CSRF Prevention Cheat Sheet, "Login CSRF"): the cross-site check, and a token.
   app.addHook('onRequest', async (request) => {
-    if (isCrossSite(request)) throw new ClientError(403, 'cross_site', 'Sign in on this site: this form was sent from another website.')
+    if (isCrossSite(request)) throw new ClientError(403, 'cross_site', { key: 'console.api.loginCrossSite' })
   })
   const checkCsrf = (request: FastifyRequest) => new Promise<void>((resolve, reject) => {
-    const capture = { send: () => reject(new ClientError(403, 'csrf', 'This form has expired: reload the page and try again.')) }
+    const capture = { send: () => reject(new ClientError(403, 'csrf', { key: 'console.api.loginExpired' })) }
     app.csrfProtection(request, capture as unknown as FastifyReply, () => resolve())
   })
 
   app.get('/login', {
     schema: { tags: ['staff'], summary: 'The staff sign-in form', querystring: z.object({ next: z.string().max(2000).optional(), done: z.string().max(20).optional() }), response: { 200: page('The form') } }
   }, async (request, reply) => {
-    const notice = request.query.done === 'password' ? 'Your password is set: sign in with it.' : request.query.done === 'out' ? 'You are signed out.' : undefined
-    return sendHtml(reply.header('cache-control', 'no-store'), 200, loginPage(consolePageContext(request), { csrf: reply.generateCsrf({ userInfo: SIGNED_OUT }), next: safeNext(request.query.next), notice }))
+    const ctx = consolePageContext(request)
+    const notice = request.query.done === 'password' ? ctx.m.t('console.login.passwordSet') : request.query.done === 'out' ? ctx.m.t('console.login.signedOut') : undefined
+    return sendHtml(reply.header('cache-control', 'no-store'), 200, loginPage(ctx, { csrf: reply.generateCsrf({ userInfo: SIGNED_OUT }), next: safeNext(request.query.next), notice }))
   })
 
   app.post('/login', {
@@ -62,8 +64,9 @@ export default async function sessionRoutes (fastify: FastifyInstance) {
     const ok = await verifyPassword(account?.passwordHash, password)
     if (!account || !ok) {
       request.log.info('staff login failed')
-      return sendHtml(reply.header('cache-control', 'no-store'), 401, loginPage(consolePageContext(request), {
-        csrf: reply.generateCsrf({ userInfo: SIGNED_OUT }), next, email, error: 'The address or the password is not right.'
+      const ctx = consolePageContext(request)
+      return sendHtml(reply.header('cache-control', 'no-store'), 401, loginPage(ctx, {
+        csrf: reply.generateCsrf({ userInfo: SIGNED_OUT }), next, email, error: ctx.m.t('console.login.failed')
       }))
     }
     await app.staffLockout.succeeded(client)
@@ -92,7 +95,7 @@ export default async function sessionRoutes (fastify: FastifyInstance) {
     })
   })
 
-  const tokenParams = z.object({ token: z.string().regex(TOKEN_PATTERN, 'This is not a password link.') })
+  const tokenParams = z.object({ token: z.string().regex(TOKEN_PATTERN, 'console.api.notPasswordLink') })
 
   app.get('/password/:token', {
     schema: { tags: ['staff'], summary: 'The set-password form of a one-time link', params: tokenParams, response: { 200: page('The form'), 400: errors[400], 404: page('The link does not work') } }
@@ -112,7 +115,8 @@ export default async function sessionRoutes (fastify: FastifyInstance) {
     if (!account) return sendHtml(reply, 404, linkExpiredPage(consolePageContext(request)))
     const problem = passwordProblem(request.body.password, account.email)
     if (problem) {
-      return sendHtml(reply, 400, setPasswordPage(consolePageContext(request), { csrf: reply.generateCsrf({ userInfo: SIGNED_OUT }), email: account.email, action: `/admin/password/${request.params.token}`, error: problem }))
+      const ctx = consolePageContext(request)
+      return sendHtml(reply, 400, setPasswordPage(ctx, { csrf: reply.generateCsrf({ userInfo: SIGNED_OUT }), email: account.email, action: `/admin/password/${request.params.token}`, error: inLanguage(ctx.m, problem) }))
     }
     const set = await setPasswordWithLink(app.database, request.params.token, await hashPassword(request.body.password), app.now())
     if (!set) return sendHtml(reply, 404, linkExpiredPage(consolePageContext(request)))

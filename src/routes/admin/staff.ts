@@ -7,6 +7,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from '../../domain/api-keys.j
 import { recordAudit } from '../../domain/audit.js'
 import { addStaff, getStaff, issuePasswordLink, listStaff, setStaffDisabled, setStaffRole, STAFF_ROLES } from '../../domain/staff.js'
 import { ClientError, sendHtml } from '../../http.js'
+import { inLanguage, keyed } from '../../messages/index.js'
 import { errors, page, staffErrors, staffSecurity } from '../../openapi.js'
 import { consoleContext } from '../../pages/console/frame.js'
 import { languageOf } from '../../pages/context.js'
@@ -14,15 +15,15 @@ import { keysPage, staffPage } from '../../pages/console/staff.js'
 import { csrfFor } from './subscribers.js'
 
 const owner = { staffRole: 'owner' as const }
-const idParams = z.object({ id: z.coerce.number({ error: 'id must be a number.' }).int().positive().max(2 ** 31 - 1) })
-const roleField = z.enum(STAFF_ROLES, { error: `role must be one of ${STAFF_ROLES.join(', ')}.` })
+const idParams = z.object({ id: z.coerce.number({ error: keyed('console.api.fieldNumber', { field: 'id' }) }).int().positive().max(2 ** 31 - 1) })
+const roleField = z.enum(STAFF_ROLES, { error: keyed('console.api.fieldOneOf', { field: 'role', values: STAFF_ROLES.join(', ') }) })
 // An HTML checkbox: present ("on") when ticked, absent when not.
-const mailField = z.union([z.literal('on'), z.literal('true'), z.literal('false'), z.boolean()], { error: 'mail must be "on" or absent.' })
+const mailField = z.union([z.literal('on'), z.literal('true'), z.literal('false'), z.boolean()], { error: keyed('console.api.fieldOneOf', { field: 'mail', values: 'on' }) })
   .optional().transform((v) => v === 'on' || v === 'true' || v === true)
 const keyInput = z.object({
-  name: z.string().trim().min(1, 'Give the key a name.').max(100, 'name must be at most 100 characters.'),
+  name: z.string().trim().min(1, 'console.api.keyName').max(100, keyed('console.api.fieldAtMostChars', { field: 'name', max: 100 })),
   role: roleField,
-  days: z.union([z.literal(''), z.coerce.number({ error: 'days must be a number.' }).int().min(1, 'days must be at least 1.').max(3650, 'days must be at most 3650.')]).optional(),
+  days: z.union([z.literal(''), z.coerce.number({ error: keyed('console.api.fieldNumber', { field: 'days' }) }).int().min(1, keyed('console.api.fieldAtLeast', { field: 'days', min: 1 })).max(3650, keyed('console.api.fieldAtMost', { field: 'days', max: 3650 }))]).optional(),
   _csrf: z.string().optional()
 })
 const keyBody = z.object({ id: z.number(), name: z.string(), role: z.string(), prefix: z.string(), createdBy: z.string(), createdAt: z.string(), expiresAt: z.string().nullable(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() })
@@ -50,7 +51,7 @@ export default async function staffRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const added = await addStaff(app.database, request.body.email, request.body.role, request.staff!.actor, app.now())
     const c = consoleContext(request, csrfFor(request, reply))
-    if (!added.ok) return sendHtml(reply.code(400), 400, staffPage(c, await listStaff(app.database), undefined, added.message))
+    if (!added.ok) return sendHtml(reply.code(400), 400, staffPage(c, await listStaff(app.database), undefined, inLanguage(c.page.m, added.said)))
     const token = await newLink(request, added.account.id, request.body.mail)
     await audit(request, 'staff-add', added.account.email, { role: added.account.role, mailed: request.body.mail })
     return sendHtml(reply.header('cache-control', 'no-store'), 201, staffPage(c, await listStaff(app.database), { email: added.account.email, link: linkOf(token), mailed: request.body.mail }))
@@ -58,7 +59,7 @@ export default async function staffRoutes (fastify: FastifyInstance) {
 
   app.post('/staff/:id/role', { config: owner, schema: { tags: ['staff'], summary: 'Change a role', security: staffSecurity, params: idParams, body: z.object({ role: roleField, _csrf: z.string().optional() }), response: { 303: z.null(), 400: errors[400], 404: errors[404], ...staffErrors } } }, async (request, reply) => {
     const account = await getStaff(app.database, request.params.id)
-    if (!account || !(await setStaffRole(app.database, account.id, request.body.role))) throw new ClientError(404, 'not_found', 'There is no such staff account.')
+    if (!account || !(await setStaffRole(app.database, account.id, request.body.role))) throw new ClientError(404, 'not_found', { key: 'console.api.noStaffAccount' })
     await audit(request, 'staff-role', account.email, { from: account.role, to: request.body.role })
     return reply.code(303).redirect('/admin/staff')
   })
@@ -66,7 +67,7 @@ export default async function staffRoutes (fastify: FastifyInstance) {
   for (const change of ['disable', 'enable'] as const) {
     app.post(`/staff/:id/${change}`, { config: owner, schema: { tags: ['staff'], summary: `${change === 'disable' ? 'Disable an account (its sessions end at once)' : 'Enable an account again'}`, security: staffSecurity, params: idParams, body: z.object({ _csrf: z.string().optional() }).optional(), response: { 303: z.null(), 400: errors[400], 404: errors[404], ...staffErrors } } }, async (request, reply) => {
       const account = await getStaff(app.database, request.params.id)
-      if (!account || !(await setStaffDisabled(app.database, account.id, change === 'disable', app.now()))) throw new ClientError(404, 'not_found', 'There is no such staff account.')
+      if (!account || !(await setStaffDisabled(app.database, account.id, change === 'disable', app.now()))) throw new ClientError(404, 'not_found', { key: 'console.api.noStaffAccount' })
       await audit(request, `staff-${change}`, account.email)
       return reply.code(303).redirect('/admin/staff')
     })
@@ -74,7 +75,7 @@ export default async function staffRoutes (fastify: FastifyInstance) {
 
   app.post('/staff/:id/link', { config: owner, schema: { tags: ['staff'], summary: 'A new one-time password link (the old one stops working); `mail=on` also mails it', security: staffSecurity, params: idParams, body: z.object({ mail: mailField, _csrf: z.string().optional() }).default({ mail: false }), response: { 200: page('The link, shown once'), 400: errors[400], 404: errors[404], ...staffErrors } } }, async (request, reply) => {
     const account = await getStaff(app.database, request.params.id)
-    if (!account || account.disabled) throw new ClientError(404, 'not_found', 'There is no such enabled staff account.')
+    if (!account || account.disabled) throw new ClientError(404, 'not_found', { key: 'console.api.noEnabledStaffAccount' })
     const token = await newLink(request, account.id, request.body.mail)
     await audit(request, 'staff-link', account.email, { mailed: request.body.mail })
     return sendHtml(reply.header('cache-control', 'no-store'), 200, staffPage(consoleContext(request, csrfFor(request, reply)), await listStaff(app.database), { email: account.email, link: linkOf(token), mailed: request.body.mail }))
@@ -98,7 +99,7 @@ export default async function staffRoutes (fastify: FastifyInstance) {
 
   app.post('/keys/:id/revoke', { config: owner, schema: { tags: ['staff'], summary: 'Revoke a key (form); it stops working at once', security: staffSecurity, params: idParams, body: z.object({ _csrf: z.string().optional() }).optional(), response: { 303: z.null(), 400: errors[400], 404: errors[404], ...staffErrors } } }, async (request, reply) => {
     const key = await revokeApiKey(app.database, request.params.id, app.now())
-    if (!key) throw new ClientError(404, 'not_found', 'There is no such key.')
+    if (!key) throw new ClientError(404, 'not_found', { key: 'console.api.noKey' })
     await audit(request, 'key-revoke', key.name, { id: key.id })
     return reply.code(303).redirect('/admin/keys')
   })
@@ -113,7 +114,7 @@ export default async function staffRoutes (fastify: FastifyInstance) {
   })
   app.delete('/api/keys/:id', { config: owner, schema: { tags: ['staff'], summary: 'Revoke an API key', security: staffSecurity, params: idParams, response: { 200: keyBody, 400: errors[400], 404: errors[404], ...staffErrors } } }, async (request) => {
     const key = await revokeApiKey(app.database, request.params.id, app.now())
-    if (!key) throw new ClientError(404, 'not_found', 'There is no such key.')
+    if (!key) throw new ClientError(404, 'not_found', { key: 'console.api.noKey' })
     await audit(request, 'key-revoke', key.name, { id: key.id })
     return key
   })

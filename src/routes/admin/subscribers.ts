@@ -9,6 +9,7 @@ import { erase } from '../../domain/privacy.js'
 import { BadCursorError, searchSubscribers } from '../../domain/search.js'
 import { resendConfirmation, staffUnsubscribe, subscriberDetail } from '../../domain/subscriber-detail.js'
 import { ClientError, sendHtml } from '../../http.js'
+import { keyed } from '../../messages/index.js'
 import { UNNAMED_LIST } from '../../mail/messages.js'
 import { errorBody, errors, page, staffErrors, staffSecurity } from '../../openapi.js'
 import { consoleContext } from '../../pages/console/frame.js'
@@ -17,23 +18,23 @@ import { erasePage, subscriberPage } from '../../pages/console/subscriber.js'
 import { staffWho } from './export.js'
 
 // A GET form sends every field, empty ones as "": those mean "any".
-const optionalText = (max: number, what: string) => z.string().trim().max(max, `${what} must be at most ${max} characters.`).optional().transform((v) => v || undefined)
+const optionalText = (max: number, what: string) => z.string().trim().max(max, keyed('console.api.fieldAtMostChars', { field: what, max })).optional().transform((v) => v || undefined)
 const day = (what: string) => z.string().trim().optional().transform((v) => v || undefined)
   .refine((v) => v === undefined || (/^\d{4}-\d\d-\d\d$/.test(v) && !Number.isNaN(Date.parse(v + 'T00:00:00Z')) && new Date(v + 'T00:00:00Z').toISOString().startsWith(v)),
-    `${what} must be a date such as 2026-05-01.`)
+    keyed('console.api.fieldDate', { field: what }))
 
 const searchFields = z.object({
   q: optionalText(200, 'q'),
-  status: z.union([z.literal(''), z.enum(subscriberStatus.enumValues, { error: `status must be one of ${subscriberStatus.enumValues.join(', ')}.` })]).optional().transform((v) => v || undefined),
+  status: z.union([z.literal(''), z.enum(subscriberStatus.enumValues, { error: keyed('console.api.fieldOneOf', { field: 'status', values: subscriberStatus.enumValues.join(', ') }) })]).optional().transform((v) => v || undefined),
   list: optionalText(100, 'list'),
   source: optionalText(100, 'source'),
   since: day('since'),
   until: day('until'),
-  limit: z.coerce.number({ error: 'limit must be a number.' }).int('limit must be a whole number.').min(1, 'limit must be at least 1.').max(100, 'limit must be at most 100.').default(50),
+  limit: z.coerce.number({ error: keyed('console.api.fieldNumber', { field: 'limit' }) }).int(keyed('console.api.fieldWhole', { field: 'limit' })).min(1, keyed('console.api.fieldAtLeast', { field: 'limit', min: 1 })).max(100, keyed('console.api.fieldAtMost', { field: 'limit', max: 100 })).default(50),
   cursor: optionalText(200, 'cursor')
 })
 const datesInOrder = (f: { since?: string, until?: string }) => !f.since || !f.until || f.since <= f.until
-const datesMessage = { message: 'since must not be after until.', path: ['since'] }
+const datesMessage = { message: 'console.api.sinceAfterUntil', path: ['since'] }
 export const searchQuery = searchFields.refine(datesInOrder, datesMessage)
 const pageQuery = searchFields.extend({ erased: z.string().max(1).optional() }).refine(datesInOrder, datesMessage)
 
@@ -47,7 +48,7 @@ const searchBody = z.object({
   nextCursor: z.string().optional().describe('Pass as cursor for the next page; absent on the last page')
 }).describe('One page of matches, newest sign-up first')
 
-const publicIdParams = z.object({ publicId: z.uuid({ error: 'This is not a subscriber id.' }) })
+const publicIdParams = z.object({ publicId: z.uuid({ error: 'console.api.notSubscriberId' }) })
 
 /** A CSRF token for the page's forms when signed in with a session; header credentials need none. */
 export const csrfFor = (request: FastifyRequest, reply: FastifyReply): string =>
@@ -57,7 +58,7 @@ async function search (app: FastifyInstance, query: z.output<typeof searchQuery>
   try {
     return await searchSubscribers(app.database, query)
   } catch (err) {
-    if (err instanceof BadCursorError) throw new ClientError(400, 'invalid_field', err.message)
+    if (err instanceof BadCursorError) throw new ClientError(400, 'invalid_field', { key: 'console.api.badCursor' })
     throw err
   }
 }
@@ -82,8 +83,9 @@ export default async function subscriberRoutes (fastify: FastifyInstance) {
     schema: { tags: ['staff', 'subscribers'], summary: 'The subscriber search page', security: staffSecurity, querystring: pageQuery, response: { 200: page('Search form, count and matches'), 400: errors[400], ...staffErrors } }
   }, async (request, reply) => {
     const result = await search(app, request.query)
-    const notice = request.query.erased ? 'The subscriber is erased.' : undefined
-    return sendHtml(reply.header('cache-control', 'no-store'), 200, subscribersPage(consoleContext(request, csrfFor(request, reply)), request.query, result, notice))
+    const c = consoleContext(request, csrfFor(request, reply))
+    const notice = request.query.erased ? c.page.m.t('console.subscribers.erased') : undefined
+    return sendHtml(reply.header('cache-control', 'no-store'), 200, subscribersPage(c, request.query, result, notice))
   })
 
   app.get('/subscriber/:publicId', {
@@ -97,7 +99,7 @@ export default async function subscriberRoutes (fastify: FastifyInstance) {
     }
   }, async (request, reply) => {
     const detail = await subscriberDetail(app.database, request.params.publicId, app.config.listName ?? UNNAMED_LIST)
-    if (!detail) throw new ClientError(404, 'not_found', 'There is no subscriber with this id: they may have been erased.')
+    if (!detail) throw new ClientError(404, 'not_found', { key: 'console.api.noSubscriberErased' })
     return sendHtml(reply.header('cache-control', 'no-store'), 200, subscriberPage(consoleContext(request, csrfFor(request, reply)), detail, request.query.done))
   })
 
@@ -109,7 +111,7 @@ export default async function subscriberRoutes (fastify: FastifyInstance) {
     const { publicId } = request.params
     const resent = await resendConfirmation(app.lifecycle, publicId, { actor: request.staff!.actor, ip: request.ip })
     if (resent) app.outbox.kick()
-    else if (!(await subscriberDetail(app.database, publicId, app.config.listName ?? UNNAMED_LIST))) throw new ClientError(404, 'not_found', 'There is no subscriber with this id.')
+    else if (!(await subscriberDetail(app.database, publicId, app.config.listName ?? UNNAMED_LIST))) throw new ClientError(404, 'not_found', { key: 'console.api.noSubscriber' })
     return reply.code(303).redirect(`/admin/subscriber/${publicId}?done=${resent ? 'resent' : 'not-pending'}`)
   })
 
@@ -118,7 +120,7 @@ export default async function subscriberRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { publicId } = request.params
     const done = await staffUnsubscribe(app.lifecycle, publicId, request.body?.list || undefined, { actor: request.staff!.actor, ip: request.ip })
-    if (!done) throw new ClientError(404, 'not_found', 'There is no such subscriber on this list.')
+    if (!done) throw new ClientError(404, 'not_found', { key: 'console.api.notOnList' })
     return reply.code(303).redirect(`/admin/subscriber/${publicId}?done=unsubscribed`)
   })
 
@@ -128,7 +130,7 @@ export default async function subscriberRoutes (fastify: FastifyInstance) {
     config: { staffRole: 'editor' }
   }, async (request, reply) => {
     const detail = await subscriberDetail(app.database, request.params.publicId, app.config.listName ?? UNNAMED_LIST)
-    if (!detail) throw new ClientError(404, 'not_found', 'There is no subscriber with this id: they may have been erased already.')
+    if (!detail) throw new ClientError(404, 'not_found', { key: 'console.api.noSubscriberErasedAlready' })
     return sendHtml(reply.header('cache-control', 'no-store'), 200, erasePage(consoleContext(request, csrfFor(request, reply)), detail))
   })
 
@@ -136,7 +138,7 @@ export default async function subscriberRoutes (fastify: FastifyInstance) {
     schema: { tags: ['staff', 'subscribers', 'privacy'], summary: 'Erase one subscriber (after the confirmation page)', security: staffSecurity, params: publicIdParams, body: formBody, response: { 303: z.null().describe('To the search, with a notice'), 400: errors[400], 404: errorBody('No such subscriber'), ...staffErrors } }
   }, async (request, reply) => {
     const erased = await erase(app.privacy, { publicId: request.params.publicId }, staffWho(request))
-    if (!erased) throw new ClientError(404, 'not_found', 'There is no subscriber with this id: they may have been erased already.')
+    if (!erased) throw new ClientError(404, 'not_found', { key: 'console.api.noSubscriberErasedAlready' })
     request.log.info('erasure by staff from the console')
     return reply.code(303).redirect('/admin/subscribers?erased=1')
   })

@@ -43,11 +43,12 @@ export default async function webhookPageRoutes (fastify: FastifyInstance) {
     const { url, eventTypes, list } = request.body
     const problem = checkTargetUrl(url, app.config.webhookAllowPrivateTargets)
     const slug = list?.trim() || null
+    const { m } = staffPageContext(request)
     const error = problem
-      ? `${url}: ${problem}.`
+      ? m.t(problem, { field: url })
       : eventTypes.length === 0
-        ? 'Pick at least one event.'
-        : slug && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug) ? 'The list must be a slug such as main.' : undefined
+        ? m.t('console.webhooks.pickEvent')
+        : slug && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug) ? m.t('console.webhooks.badList') : undefined
     if (error) {
       return sendHtml(reply, 400, webhooksPage(staffPageContext(request), await endpointsWithLog(), error))
     }

@@ -1,6 +1,6 @@
 // Webhook endpoints for owners (`/admin/api/webhooks`): create, read, change, delete, rotate the secret, the
 // delivery log and its retry button; and the changes feed (`/admin/api/changes`) for viewers and tools that pull.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { EVENT_TYPES } from '../../domain/events.js'
@@ -10,6 +10,7 @@ import {
   createEndpoint, deleteEndpoint, deliveryLog, getEndpoint, listEndpoints, retryDeliveries, rotateSecret, updateEndpoint
 } from '../../webhooks/endpoints.js'
 import { checkTargetUrl } from '../../webhooks/target.js'
+import { requestMessages } from '../../pages/context.js'
 
 const endpointBody = z.object({
   id: z.string(),
@@ -41,11 +42,11 @@ const deliveryBody = z.object({
   updatedAt: z.string()
 })
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'list must be a list slug such as main.')
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'console.webhooks.listSlug')
 const fields = {
   url: z.string().max(2000),
   description: z.string().max(200).nullable(),
-  eventTypes: z.array(z.enum(EVENT_TYPES)).min(1, 'eventTypes must name at least one event type.').transform((t) => [...new Set(t)]),
+  eventTypes: z.array(z.enum(EVENT_TYPES)).min(1, 'console.webhooks.eventTypesMin').transform((t) => [...new Set(t)]),
   list: slug.nullable(),
   enabled: z.boolean()
 }
@@ -59,11 +60,11 @@ const tags = ['staff', 'webhooks']
 export default async function webhookRoutes (fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<ZodTypeProvider>()
   const { config } = app
-  const badUrl = (url: string) => {
+  const badUrl = (request: FastifyRequest, url: string) => {
     const problem = checkTargetUrl(url, config.webhookAllowPrivateTargets)
-    return problem && { error: 'invalid_field', message: `url ${problem}.`, field: 'url' }
+    return problem && { error: 'invalid_field', message: requestMessages(request).t(problem, { field: 'url' }), field: 'url' }
   }
-  const missing = { error: 'not_found', message: 'There is no webhook endpoint with this id.' }
+  const missing = (request: FastifyRequest) => ({ error: 'not_found', message: requestMessages(request).t('console.webhooks.noEndpoint') })
 
   app.addHook('onSend', async (request, reply) => { reply.header('cache-control', 'no-store') })
 
@@ -82,7 +83,7 @@ export default async function webhookRoutes (fastify: FastifyInstance) {
       response: { 201: withSecret, 400: errors[400], ...staffErrors }
     }
   }, async (request, reply) => {
-    const problem = badUrl(request.body.url)
+    const problem = badUrl(request, request.body.url)
     if (problem) return reply.code(400).send(problem)
     const created = await createEndpoint(app.database, request.body, app.now())
     request.log.info({ endpointId: created.endpoint.id, actor: request.staff?.actor }, 'webhook endpoint added')
@@ -92,7 +93,7 @@ export default async function webhookRoutes (fastify: FastifyInstance) {
   app.get('/api/webhooks/:id', {
     config: owner,
     schema: { tags, summary: 'One webhook endpoint', security: staffSecurity, params: idParams, response: { 200: endpointBody, 404: notFound, ...staffErrors } }
-  }, async (request, reply) => (await getEndpoint(app.database, request.params.id)) ?? reply.code(404).send(missing))
+  }, async (request, reply) => (await getEndpoint(app.database, request.params.id)) ?? reply.code(404).send(missing(request)))
 
   app.patch('/api/webhooks/:id', {
     config: owner,
@@ -105,10 +106,10 @@ export default async function webhookRoutes (fastify: FastifyInstance) {
       response: { 200: endpointBody, 400: errors[400], 404: notFound, ...staffErrors }
     }
   }, async (request, reply) => {
-    const problem = request.body.url !== undefined && badUrl(request.body.url)
+    const problem = request.body.url !== undefined && badUrl(request, request.body.url)
     if (problem) return reply.code(400).send(problem)
     const endpoint = await updateEndpoint(app.database, request.params.id, request.body, app.now())
-    if (!endpoint) return reply.code(404).send(missing)
+    if (!endpoint) return reply.code(404).send(missing(request))
     app.webhooks.kick()
     return endpoint
   })
@@ -117,7 +118,7 @@ export default async function webhookRoutes (fastify: FastifyInstance) {
     config: owner,
     schema: { tags, summary: 'Delete a webhook endpoint and its delivery log', security: staffSecurity, params: idParams, response: { 204: z.null(), 404: notFound, ...staffErrors } }
   }, async (request, reply) => {
-    if (!await deleteEndpoint(app.database, request.params.id)) return reply.code(404).send(missing)
+    if (!await deleteEndpoint(app.database, request.params.id)) return reply.code(404).send(missing(request))
     request.log.info({ endpointId: request.params.id, actor: request.staff?.actor }, 'webhook endpoint deleted')
     return reply.code(204).send(null)
   })
@@ -134,7 +135,7 @@ export default async function webhookRoutes (fastify: FastifyInstance) {
     }
   }, async (request, reply) => {
     const rotated = await rotateSecret(app.database, request.params.id, request.body.overlapHours, app.now())
-    if (!rotated) return reply.code(404).send(missing)
+    if (!rotated) return reply.code(404).send(missing(request))
     request.log.info({ endpointId: request.params.id, actor: request.staff?.actor }, 'webhook secret rotated')
     return rotated
   })
@@ -154,7 +155,7 @@ export default async function webhookRoutes (fastify: FastifyInstance) {
       response: { 200: z.object({ deliveries: z.array(deliveryBody) }), 400: errors[400], 404: notFound, ...staffErrors }
     }
   }, async (request, reply) => {
-    if (!await getEndpoint(app.database, request.params.id)) return reply.code(404).send(missing)
+    if (!await getEndpoint(app.database, request.params.id)) return reply.code(404).send(missing(request))
     return { deliveries: await deliveryLog(app.database, request.params.id, request.query) }
   })
 
@@ -170,7 +171,7 @@ export default async function webhookRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { id, delivery } = request.params
     const n = await retryDeliveries(app.database, id, app.now(), delivery === 'all' ? undefined : delivery)
-    if (n === 0 && delivery !== 'all') return reply.code(404).send({ error: 'not_found', message: 'There is no dead delivery with this id.' })
+    if (n === 0 && delivery !== 'all') return reply.code(404).send({ error: 'not_found', message: requestMessages(request).t('console.webhooks.noDeadDelivery') })
     app.webhooks.kick()
     return { requeued: n }
   })
@@ -182,7 +183,7 @@ export default async function webhookRoutes (fastify: FastifyInstance) {
       description: 'Pass the `cursor` of the last change read as `after`. A cursor never skips an event that committed late.',
       security: staffSecurity,
       querystring: z.object({
-        after: z.string().regex(/^\d{1,18}$/, 'after must be a cursor from an earlier answer.').default('0').transform(Number),
+        after: z.string().regex(/^\d{1,18}$/, 'console.webhooks.afterCursor').default('0').transform(Number),
         limit: z.coerce.number().int().min(1).max(1000).default(100)
       }),
       response: {
