@@ -12,8 +12,11 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 export interface Database {
   kind: 'postgres' | 'pglite'
   db: Db
-  /** Runs raw SQL and returns its rows, whatever the driver. */
-  rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>
+  /**
+   * Runs raw SQL and returns its rows, whatever the driver. `planEachTime`: planned for its own values on every
+   * run (an unnamed statement), not once per connection: for searches whose best plan depends on the values.
+   */
+  rows<T = Record<string, unknown>>(query: SQL, opts?: { planEachTime?: boolean }): Promise<T[]>
   /** Runs a constant statement text with bound parameters ($1, $2, …): for hot paths, no query building. */
   query<T = Record<string, unknown>>(text: string, params: unknown[]): Promise<T[]>
   /**

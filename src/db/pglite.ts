@@ -12,9 +12,10 @@ import * as schema from './schema.js'
 
 /** The extensions the migrations create, which PGlite must be given when it starts (tests use it too). */
 export async function pgliteExtensions () {
-  // pg_trgm: the staff search's partial-match indexes.
-  const { pg_trgm: pgTrgm } = await import('@electric-sql/pglite/contrib/pg_trgm')
-  return { pg_trgm: pgTrgm }
+  // pg_trgm and btree_gin: the staff search's index (partial matches, status and source).
+  const [{ pg_trgm: pgTrgm }, { btree_gin: btreeGin }] = await Promise.all([
+    import('@electric-sql/pglite/contrib/pg_trgm'), import('@electric-sql/pglite/contrib/btree_gin')])
+  return { pg_trgm: pgTrgm, btree_gin: btreeGin }
 }
 
 export async function openPglite (opts: OpenOptions): Promise<Database> {

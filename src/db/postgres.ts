@@ -27,7 +27,9 @@ export async function openPostgres (url: string, max: number, queryTimeoutMs: nu
     // commit. The client's own deadline comes a little later and covers a database that does not answer at all: a
     // cancel sent from here can arrive after the statement has committed (seen in CI: a sign-up batch answered
     // 503 was stored once the lock it waited on went away).
-    connection: { TimeZone: 'UTC', application_name: 'joinlist', statement_timeout: queryTimeoutMs }
+    // JIT off: this pool runs short statements, where compiling a query costs far more than it saves (the search
+    // bench measured JIT compiling adding 50–200 ms to searches the planner guessed to be large).
+    connection: { TimeZone: 'UTC', application_name: 'joinlist', statement_timeout: queryTimeoutMs, jit: 'off' }
   })
   const db = drizzle(client, { schema }) as unknown as Db
   // Raw queries go straight to postgres.js (as db.execute does), so a query can be cancelled when it runs late.
@@ -38,27 +40,29 @@ export async function openPostgres (url: string, max: number, queryTimeoutMs: nu
   // Named prepared statements (postgres.js caches them per connection by text; our texts are constant and
   // values are bound): PostgreSQL parses and plans each statement once per connection, not once per
   // request, which the sign-up bench measured as a large share of the database's time.
-  const run = <T>(text: string, params: unknown[]) =>
-    withDeadline<T[]>(client.unsafe(text, params as never[], { prepare: true }), queryTimeoutMs + DEADLINE_GRACE_MS)
-  async function query<T> (text: string, params: unknown[]): Promise<T[]> {
+  // The staff search is the exception (planEachTime): whether to walk the newest-first index or gather the matches
+  // of a filter first depends on how common the searched values are, which a plan made once cannot know.
+  const run = <T>(text: string, params: unknown[], prepare: boolean) =>
+    withDeadline<T[]>(client.unsafe(text, params as never[], { prepare }), queryTimeoutMs + DEADLINE_GRACE_MS)
+  async function query<T> (text: string, params: unknown[], prepare = true): Promise<T[]> {
     try {
-      return await run<T>(text, params)
+      return await run<T>(text, params, prepare)
     } catch (err) {
       // A pooled connection the database dropped (restart, failover, idle kill) is only found dead when a query
       // is written to it; postgres.js then reconnects. Such a query never ran, and every statement Joinlist
       // sends is safe to repeat (sign-ups are held back by the cooldown, the rest are idempotent), so it is
       // tried once more instead of failing the request (found by test-faults/database.test.ts).
       if (!isStaleConnection(err)) throw err
-      return await run<T>(text, params)
+      return await run<T>(text, params, prepare)
     }
   }
   return {
     kind: 'postgres',
     db,
     query,
-    async rows<T> (sqlQuery: SQL) {
+    async rows<T> (sqlQuery: SQL, opts?: { planEachTime?: boolean }) {
       const { sql: text, params } = dialect.sqlToQuery(sqlQuery)
-      return await query<T>(text, params)
+      return await query<T>(text, params, !opts?.planEachTime)
     },
     copyOut: copier.copyOut,
     transaction: (fn) => ownConnectionTransaction(url, fn),

@@ -5,6 +5,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import { sql } from 'drizzle-orm'
 import { runCli } from '../../src/cli.js'
+import { SEARCH_WINDOW } from '../../src/domain/search.js'
 import { buildTestApp, json, staff } from '../helpers/app.js'
 import { browserFor, signedIn, STAFF_PASSWORD } from '../helpers/console.js'
 import { outboxIdle, signUp, signUpAndConfirm } from '../helpers/flow.js'
@@ -69,6 +70,31 @@ t.test('search: partial and case-insensitive on address or name, filters, newest
   t.equal(pageRes.statusCode, 200)
   t.match(pageRes.body, /11 subscribers match/)
   t.match(pageRes.body, /href="\/admin\/subscriber\/[0-9a-f-]{36}">Person119@Example\.org/)
+})
+
+t.test('search: matches older than the newest rows it looks through first are still found, in order, and counted', async (t) => {
+  const { app, database } = await buildTestApp(t)
+  // SEARCH_WINDOW + 1,500 sign-ups: the oldest 1,500 are the only "oldtimer"s and the only unsubscribed ones, so a
+  // search for either finds nothing among the newest SEARCH_WINDOW and must look further.
+  await database.rows(sql`
+    INSERT INTO subscribers (email, email_normalized, mailbox, name, status, source, signed_up_at)
+    SELECT e, e, e, CASE WHEN g <= 1500 THEN 'Oldtimer ' || g ELSE 'Newcomer ' || g END,
+      CASE WHEN g <= 1500 THEN 'unsubscribed' ELSE 'confirmed' END::subscriber_status, 'footer',
+      timestamptz '2025-01-01 00:00:00Z' + g * interval '1 minute'
+    FROM (SELECT g, 'p' || g || '@example.org' AS e FROM generate_series(1, ${SEARCH_WINDOW + 1500}::int) g) x`)
+  const old = (await app.inject(api('q=oldtimer&limit=3'))).json()
+  t.same(old.subscribers.map((s: { name: string }) => s.name), ['Oldtimer 1500', 'Oldtimer 1499', 'Oldtimer 1498'], 'newest of them first')
+  t.equal(old.count, 1000)
+  t.equal(old.countCapped, true, 'more than 1,000 match')
+  const next = (await app.inject(api(`q=oldtimer&limit=3&cursor=${old.nextCursor}`))).json()
+  t.same(next.subscribers.map((s: { name: string }) => s.name), ['Oldtimer 1497', 'Oldtimer 1496', 'Oldtimer 1495'], 'the next page follows on')
+  const rare = (await app.inject(api('q=oldtimer 7&status=unsubscribed&source=footer&limit=3'))).json()
+  t.same(rare.subscribers.map((s: { name: string }) => s.name), ['Oldtimer 799', 'Oldtimer 798', 'Oldtimer 797'])
+  t.equal(rare.count, 111, 'oldtimer 7, 70–79, 700–799 (filters rare together, each common alone)')
+  t.equal((await app.inject(api('q=newcomer&status=unsubscribed'))).json().count, 0, 'common each, never together')
+  const recent = (await app.inject(api('q=newcomer&limit=2'))).json()
+  t.same(recent.subscribers.map((s: { name: string }) => s.name), [`Newcomer ${SEARCH_WINDOW + 1500}`, `Newcomer ${SEARCH_WINDOW + 1499}`])
+  t.equal(recent.countCapped, true)
 })
 
 t.test('one subscriber: lists, consent ledger with wording, IP and browser, mail; resend and unsubscribe by an editor', async (t) => {
