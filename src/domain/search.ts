@@ -71,8 +71,13 @@ const onList = (listId: number, status: SubscriberStatus | undefined): SQL => sq
   SELECT 1 FROM subscriptions p
   WHERE p.subscriber_id = s.id AND p.list_id = ${listId}${status ? sql` AND p.status = ${status}` : sql``})`
 
-function conditions (f: SearchFilter, listId: number | undefined): SQL[] {
+/**
+ * The search's conditions: `range` bounds the sign-up time (a range of the newest-first index, which the walk
+ * starts from), `filters` are the rest.
+ */
+function conditions (f: SearchFilter, listId: number | undefined): { filters: SQL[], range: SQL[] } {
   const where: SQL[] = []
+  const range: SQL[] = []
   if (f.q) {
     const pattern = containsPattern(f.q)
     // Two trigram indexes (email_normalized, lower(name)); PostgreSQL combines them with a BitmapOr.
@@ -81,9 +86,9 @@ function conditions (f: SearchFilter, listId: number | undefined): SQL[] {
   if (listId !== undefined) where.push(onList(listId, f.status))
   else if (f.status) where.push(sql`s.status = ${f.status}`)
   if (f.source) where.push(sql`s.source = ${f.source}`)
-  if (f.since) where.push(sql`s.signed_up_at >= ${f.since}::date::timestamptz`)
-  if (f.until) where.push(sql`s.signed_up_at < (${f.until}::date + 1)::timestamptz`)
-  return where
+  if (f.since) range.push(sql`s.signed_up_at >= ${f.since}::date::timestamptz`)
+  if (f.until) range.push(sql`s.signed_up_at < (${f.until}::date + 1)::timestamptz`)
+  return { filters: where, range }
 }
 
 const and = (parts: SQL[]): SQL => parts.length === 0 ? sql`TRUE` : sql.join(parts, sql` AND `)
@@ -94,7 +99,8 @@ const and = (parts: SQL[]): SQL => parts.length === 0 ? sql`TRUE` : sql.join(par
  * indexes and sorting them, which is quick when they are few. Which one is quick depends on how often the filters
  * match together, which the planner can only guess (it takes the filters as independent: on the search bench's 1M
  * rows, a name fragment whose every match had another status made it walk the whole table, 1.2 s). So the walk is
- * tried on this many rows first, and the matches are gathered only when the walk found too few: then they are rare.
+ * tried on this many rows first (the newest in the sign-up date range, when one is given), and the matches are
+ * gathered only when the walk found too few: then they are rare.
  */
 export const SEARCH_WINDOW = 20_000
 
@@ -112,17 +118,20 @@ function cursorCondition (cursor: string): SQL {
   return sql`(s.signed_up_at, s.id) < (${at}::timestamptz, ${id})`
 }
 
-/** The newest `limit` matches (after the cursor): walked in the newest rows first, else gathered (see SEARCH_WINDOW). */
-async function newestMatches (database: Database, where: SQL[], after: SQL | undefined, limit: number): Promise<{ rows: PageRow[], gathered: boolean }> {
+/** The newest SEARCH_WINDOW sign-ups within `range`. */
+const newestIn = (range: SQL[]) =>
+  sql`(SELECT * FROM subscribers s ${range.length ? sql`WHERE ${and(range)}` : sql``} ${NEWEST_FIRST} LIMIT ${SEARCH_WINDOW}) s`
+
+/** The newest `limit` matches within `range`: walked in the newest rows first, else gathered (see SEARCH_WINDOW). */
+async function newestMatches (database: Database, filters: SQL[], range: SQL[], limit: number): Promise<{ rows: PageRow[], gathered: boolean }> {
   const walked = await database.rows<PageRow>(sql`
-    SELECT ${PAGE_COLUMNS}
-    FROM (SELECT * FROM subscribers s ${after ? sql`WHERE ${after}` : sql``} ${NEWEST_FIRST} LIMIT ${SEARCH_WINDOW}) s
-    WHERE ${and(where)} ${NEWEST_FIRST} LIMIT ${limit}`, { planEachTime: true })
+    SELECT ${PAGE_COLUMNS} FROM ${newestIn(range)}
+    WHERE ${and(filters)} ${NEWEST_FIRST} LIMIT ${limit}`, { planEachTime: true })
   if (walked.length === limit) return { rows: walked, gathered: false }
   // Fewer than a page among the newest rows: gather every match (MATERIALIZED: planned for all of them, through
   // the indexes, not as a walk that stops early), then take the newest.
   const rows = await database.rows<PageRow>(sql`
-    WITH m AS MATERIALIZED (SELECT s.id, s.signed_up_at FROM subscribers s WHERE ${and(after ? [...where, after] : where)})
+    WITH m AS MATERIALIZED (SELECT s.id, s.signed_up_at FROM subscribers s WHERE ${and([...filters, ...range])})
     SELECT ${PAGE_COLUMNS} FROM subscribers s
     WHERE s.id IN (SELECT s.id FROM m s ${NEWEST_FIRST} LIMIT ${limit})
     ${NEWEST_FIRST}`, { planEachTime: true })
@@ -130,12 +139,12 @@ async function newestMatches (database: Database, where: SQL[], after: SQL | und
 }
 
 /** Matches of the whole search, counted up to SEARCH_COUNT_CAP + 1: in the newest rows first, then everywhere. */
-async function countWalkedFirst (database: Database, where: SQL[]): Promise<number> {
+async function countWalkedFirst (database: Database, filters: SQL[], range: SQL[]): Promise<number> {
   const [walked] = await database.rows<{ n: number, seen: number }>(sql`
-    SELECT (count(*) FILTER (WHERE ${and(where)}))::int AS n, count(*)::int AS seen
-    FROM (SELECT * FROM subscribers s ${NEWEST_FIRST} LIMIT ${SEARCH_WINDOW}) s`, { planEachTime: true })
+    SELECT (count(*) FILTER (WHERE ${and(filters)}))::int AS n, count(*)::int AS seen FROM ${newestIn(range)}`, { planEachTime: true })
+  // Fewer rows than the window: it held every sign-up in the range, and the count is exact.
   if (walked.n > SEARCH_COUNT_CAP || walked.seen < SEARCH_WINDOW) return walked.n
-  return await countGathered(database, where)
+  return await countGathered(database, [...filters, ...range])
 }
 
 async function countGathered (database: Database, where: SQL[]): Promise<number> {
@@ -152,11 +161,13 @@ export async function searchSubscribers (database: Database, f: SearchFilter): P
     if (!list) return { subscribers: [], count: 0, countCapped: false }
     listId = list.id
   }
-  const where = conditions(f, listId)
-  const after = f.cursor ? cursorCondition(f.cursor) : undefined
-  const { rows, gathered } = await newestMatches(database, where, after, f.limit + 1)
+  const { filters, range } = conditions(f, listId)
+  const after = f.cursor ? [cursorCondition(f.cursor)] : []
+  const { rows, gathered } = await newestMatches(database, filters, [...range, ...after], f.limit + 1)
   // A first page that had to gather its matches found too few among the newest rows: counting there is skipped.
-  const counted = gathered && !after ? await countGathered(database, where) : await countWalkedFirst(database, where)
+  const counted = gathered && !f.cursor
+    ? await countGathered(database, [...filters, ...range])
+    : await countWalkedFirst(database, filters, range)
   const more = rows.length > f.limit
   const shown = rows.slice(0, f.limit)
   const last = shown.at(-1)
