@@ -122,20 +122,24 @@ function cursorCondition (cursor: string): SQL {
 const newestIn = (range: SQL[]) =>
   sql`(SELECT * FROM subscribers s ${range.length ? sql`WHERE ${and(range)}` : sql``} ${NEWEST_FIRST} LIMIT ${SEARCH_WINDOW}) s`
 
-/** The newest `limit` matches within `range`: walked in the newest rows first, else gathered (see SEARCH_WINDOW). */
-async function newestMatches (database: Database, filters: SQL[], range: SQL[], limit: number): Promise<{ rows: PageRow[], gathered: boolean }> {
+/**
+ * The newest `limit` matches within `range`: walked in the newest rows first, else gathered (see SEARCH_WINDOW).
+ * A gathered page also counts its matches (up to SEARCH_COUNT_CAP + 1) from the same gathered rows.
+ */
+async function newestMatches (database: Database, filters: SQL[], range: SQL[], limit: number): Promise<{ rows: PageRow[], gatheredCount?: number }> {
   const walked = await database.rows<PageRow>(sql`
     SELECT ${PAGE_COLUMNS} FROM ${newestIn(range)}
     WHERE ${and(filters)} ${NEWEST_FIRST} LIMIT ${limit}`, { planEachTime: true })
-  if (walked.length === limit) return { rows: walked, gathered: false }
+  if (walked.length === limit) return { rows: walked }
   // Fewer than a page among the newest rows: gather every match (MATERIALIZED: planned for all of them, through
   // the indexes, not as a walk that stops early), then take the newest.
-  const rows = await database.rows<PageRow>(sql`
+  const rows = await database.rows<PageRow & { n: number }>(sql`
     WITH m AS MATERIALIZED (SELECT s.id, s.signed_up_at FROM subscribers s WHERE ${and([...filters, ...range])})
-    SELECT ${PAGE_COLUMNS} FROM subscribers s
+    SELECT ${PAGE_COLUMNS}, (SELECT count(*)::int FROM (SELECT 1 FROM m LIMIT ${SEARCH_COUNT_CAP + 1}) c) AS n
+    FROM subscribers s
     WHERE s.id IN (SELECT s.id FROM m s ${NEWEST_FIRST} LIMIT ${limit})
     ${NEWEST_FIRST}`, { planEachTime: true })
-  return { rows, gathered: true }
+  return { rows, gatheredCount: rows.length === 0 ? 0 : Number(rows[0].n) }
 }
 
 /** Matches of the whole search, counted up to SEARCH_COUNT_CAP + 1: in the newest rows first, then everywhere. */
@@ -163,11 +167,9 @@ export async function searchSubscribers (database: Database, f: SearchFilter): P
   }
   const { filters, range } = conditions(f, listId)
   const after = f.cursor ? [cursorCondition(f.cursor)] : []
-  const { rows, gathered } = await newestMatches(database, filters, [...range, ...after], f.limit + 1)
-  // A first page that had to gather its matches found too few among the newest rows: counting there is skipped.
-  const counted = gathered && !f.cursor
-    ? await countGathered(database, [...filters, ...range])
-    : await countWalkedFirst(database, filters, range)
+  const { rows, gatheredCount } = await newestMatches(database, filters, [...range, ...after], f.limit + 1)
+  // A first page that gathered its matches has counted them too.
+  const counted = gatheredCount !== undefined && !f.cursor ? gatheredCount : await countWalkedFirst(database, filters, range)
   const more = rows.length > f.limit
   const shown = rows.slice(0, f.limit)
   const last = shown.at(-1)
