@@ -19,7 +19,7 @@ import { ensureConsentText } from './domain/consent.js'
 import { ListError, type NewList } from './domain/lists.js'
 import { erase, subjectAccess, type PrivacyDeps } from './domain/privacy.js'
 import { purge } from './domain/retention.js'
-import { senderDomain } from './mail/messages.js'
+import { messageIdDomain } from './mail/messages.js'
 import { staffCommand } from './staff-cli.js'
 import { importCommand } from './import-cli.js'
 import { openLists, prepareData, secretsOf } from './plugins/lifecycle.js'
@@ -146,7 +146,7 @@ export async function runCli (argv: string[], ctx: CliContext): Promise<number> 
         return 0
       }
       case 'staff': {
-        const result = await staffCommand(database, rest, ctx.config.publicUrl, senderDomain(ctx.config.mailFrom, new URL(ctx.config.publicUrl).hostname), who.actor, now())
+        const result = await staffCommand(database, rest, ctx.config.publicUrl, messageIdDomain(ctx.config), who.actor, now())
         if ('usage' in result) throw new UsageError(result.usage)
         ;(result.code === 0 ? ctx.stdout : ctx.stderr).write(result.text)
         return result.code

@@ -8,7 +8,7 @@ import type { Database } from './db/client.js'
 import { ensureConsentText } from './domain/consent.js'
 import { importFile, ImportError, reportIn, type ImportOptions } from './domain/import.js'
 import type { Actor } from './domain/ledger.js'
-import { senderDomain } from './mail/messages.js'
+import { messageIdDomain } from './mail/messages.js'
 import { messagesIn } from './messages/index.js'
 import { openLists, secretsOf } from './plugins/lifecycle.js'
 
@@ -57,7 +57,7 @@ export async function importCommand (ctx: ImportCliContext, args: string[], who:
       lists,
       secrets: secretsOf(config),
       now,
-      messageIdDomain: senderDomain(config.mailFrom, new URL(config.publicUrl).hostname),
+      messageIdDomain: messageIdDomain(config),
       confirmTtlHours: config.confirmTtlHours
     }, input as AsyncIterable<Buffer>, options, who))
     if (timer) { progress(); ctx.stderr.write('\n') }

@@ -4,6 +4,7 @@
 // per-list subscriptions changes this file only.
 import { sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../db/client.js'
+import type { Lists } from './lists.js'
 import type { SubscriberStatus } from '../db/schema.js'
 
 /**
@@ -80,7 +81,7 @@ function conditions (f: SearchFilter, listId: number | undefined): { filters: SQ
   const range: SQL[] = []
   if (f.q) {
     const pattern = containsPattern(f.q)
-    // Two trigram indexes (email_normalized, lower(name)); PostgreSQL combines them with a BitmapOr.
+    // Both trigram columns are in the search's GIN index; PostgreSQL combines the two scans with a BitmapOr.
     where.push(sql`(s.email_normalized LIKE ${pattern} OR lower(s.name) LIKE ${pattern})`)
   }
   if (listId !== undefined) where.push(onList(listId, f.status))
@@ -118,6 +119,13 @@ function cursorCondition (cursor: string): SQL {
   return sql`(s.signed_up_at, s.id) < (${at}::timestamptz, ${id})`
 }
 
+/**
+ * Every match gathered through the indexes (MATERIALIZED: planned for all of them, not as a walk that stops early),
+ * as `m`, and its count up to SEARCH_COUNT_CAP + 1.
+ */
+const gathered = (where: SQL[]) => sql`WITH m AS MATERIALIZED (SELECT s.id, s.signed_up_at FROM subscribers s WHERE ${and(where)})`
+const GATHERED_COUNT = sql`(SELECT count(*)::int FROM (SELECT 1 FROM m LIMIT ${SEARCH_COUNT_CAP + 1}) c)`
+
 /** The newest SEARCH_WINDOW sign-ups within `range`. */
 const newestIn = (range: SQL[]) =>
   sql`(SELECT * FROM subscribers s ${range.length ? sql`WHERE ${and(range)}` : sql``} ${NEWEST_FIRST} LIMIT ${SEARCH_WINDOW}) s`
@@ -131,11 +139,10 @@ async function newestMatches (database: Database, filters: SQL[], range: SQL[], 
     SELECT ${PAGE_COLUMNS} FROM ${newestIn(range)}
     WHERE ${and(filters)} ${NEWEST_FIRST} LIMIT ${limit}`, { planEachTime: true })
   if (walked.length === limit) return { rows: walked }
-  // Fewer than a page among the newest rows: gather every match (MATERIALIZED: planned for all of them, through
-  // the indexes, not as a walk that stops early), then take the newest.
+  // Fewer than a page among the newest rows: gather every match, then take the newest.
   const rows = await database.rows<PageRow & { n: number }>(sql`
-    WITH m AS MATERIALIZED (SELECT s.id, s.signed_up_at FROM subscribers s WHERE ${and([...filters, ...range])})
-    SELECT ${PAGE_COLUMNS}, (SELECT count(*)::int FROM (SELECT 1 FROM m LIMIT ${SEARCH_COUNT_CAP + 1}) c) AS n
+    ${gathered([...filters, ...range])}
+    SELECT ${PAGE_COLUMNS}, ${GATHERED_COUNT} AS n
     FROM subscribers s
     WHERE s.id IN (SELECT s.id FROM m s ${NEWEST_FIRST} LIMIT ${limit})
     ${NEWEST_FIRST}`, { planEachTime: true })
@@ -152,20 +159,14 @@ async function countWalkedFirst (database: Database, filters: SQL[], range: SQL[
 }
 
 async function countGathered (database: Database, where: SQL[]): Promise<number> {
-  const [gathered] = await database.rows<{ n: number }>(sql`
-    WITH m AS MATERIALIZED (SELECT s.id FROM subscribers s WHERE ${and(where)})
-    SELECT count(*)::int AS n FROM (SELECT 1 FROM m LIMIT ${SEARCH_COUNT_CAP + 1}) c`, { planEachTime: true })
-  return gathered.n
+  const [row] = await database.rows<{ n: number }>(sql`${gathered(where)} SELECT ${GATHERED_COUNT} AS n`, { planEachTime: true })
+  return row.n
 }
 
-export async function searchSubscribers (database: Database, f: SearchFilter): Promise<SearchResult> {
-  let listId: number | undefined
-  if (f.list) {
-    const [list] = await database.rows<{ id: number }>(sql`SELECT id FROM lists WHERE slug = ${f.list}`)
-    if (!list) return { subscribers: [], count: 0, countCapped: false }
-    listId = list.id
-  }
-  const { filters, range } = conditions(f, listId)
+export async function searchSubscribers (database: Database, lists: Lists, f: SearchFilter): Promise<SearchResult> {
+  const list = f.list === undefined ? undefined : await lists.bySlug(f.list)
+  if (f.list !== undefined && !list) return { subscribers: [], count: 0, countCapped: false }
+  const { filters, range } = conditions(f, list?.id)
   const after = f.cursor ? [cursorCondition(f.cursor)] : []
   const { rows, gatheredCount } = await newestMatches(database, filters, [...range, ...after], f.limit + 1)
   // A first page that gathered its matches has counted them too.

@@ -91,13 +91,13 @@ export async function issuePasswordLink (database: Database, staffId: number, no
     cancelled AS (
       UPDATE outbox SET status = 'cancelled', payload = NULL, last_error = 'replaced by a newer password link'
       WHERE staff_id = ${staffId} AND status IN ('pending', 'dead')
-    ),
-    mailed AS (
+    )${mail
+      ? sql`, mailed AS (
       INSERT INTO outbox (staff_id, kind, message_id, payload, next_attempt_at, created_at)
-      SELECT ${staffId}, 'staff-invite', ${mail ? newMessageId(mail.messageIdDomain) : ''},
-        jsonb_build_object('token', ${token}::text, 'language', ${mail?.language ?? 'en'}::text), ${now.toISOString()}, ${now.toISOString()}
-      WHERE ${mail !== undefined}
-    )
+      VALUES (${staffId}, 'staff-invite', ${newMessageId(mail.messageIdDomain)},
+        jsonb_build_object('token', ${token}::text, 'language', ${mail.language}::text), ${now.toISOString()}, ${now.toISOString()})
+    )`
+      : sql``}
     INSERT INTO staff_password_tokens (token_hash, staff_id, expires_at, created_at)
     VALUES (${sha256Hex(token)}, ${staffId}, ${expires}, ${now.toISOString()})`)
   return token

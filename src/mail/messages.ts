@@ -37,7 +37,7 @@ export function mailSettings (config: Config): MailSettings {
     accentColor: config.accentColor,
     logoUrl: config.logoUrl,
     from: config.mailFrom,
-    fromDomain: senderDomain(config.mailFrom, new URL(config.publicUrl).hostname),
+    fromDomain: messageIdDomain(config),
     replyTo: config.replyTo,
     unsubscribeMailto: config.unsubscribeMailto,
     templates: loadLanguageTemplates(Object.keys(LANGUAGES), LOCALES_DIR, config.mailTemplatesDir),
@@ -75,6 +75,10 @@ function compose (ctx: MailContext, kind: MailKind, values: TemplateView, withNa
     dkim: ctx.dkim
   }
 }
+
+/** The sending domain: Message-IDs are made @ it (RFC 5322 §3.6.4); PUBLIC_URL's host when MAIL_FROM has none. */
+export const messageIdDomain = (config: Pick<Config, 'mailFrom' | 'publicUrl'>): string =>
+  senderDomain(config.mailFrom, new URL(config.publicUrl).hostname)
 
 /** The domain of a From value (`Name <a@b>` or `a@b`), or the fallback when it has none. */
 export const senderDomain = (from: string, fallback: string) => (/<([^>]+)>/.exec(from)?.[1] ?? from).split('@')[1] ?? fallback

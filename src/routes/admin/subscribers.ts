@@ -56,7 +56,7 @@ export const csrfFor = (request: FastifyRequest, reply: FastifyReply): string =>
 
 async function search (app: FastifyInstance, query: z.output<typeof searchQuery>) {
   try {
-    return await searchSubscribers(app.database, query)
+    return await searchSubscribers(app.database, app.lists, query)
   } catch (err) {
     if (err instanceof BadCursorError) throw new ClientError(400, 'invalid_field', { key: 'console.api.badCursor' })
     throw err
