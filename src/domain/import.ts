@@ -218,14 +218,15 @@ async function apply (tx: CopyTransaction, deps: ImportDeps, run: {
   const confirmedAt = sql`CASE WHEN i.status = 'confirmed' THEN coalesce(i.confirmed_at, i.signed_up_at) END`
   await tx.rows(sql`
     WITH fresh AS (
-      -- With the status its one subscription gives it: the trigger on subscriptions then has nothing to rewrite (it
-      -- rewrote every new row, the slowest part of the import bench).
+      -- With the status and membership keys its one subscription gives it: the trigger on subscriptions then has
+      -- nothing to rewrite (it rewrote every new row, the slowest part of the import bench).
       INSERT INTO subscribers AS s (email, email_normalized, mailbox, name, status, source, signed_up_at, signup_ip, confirmed_at,
-        confirm_ip, unsubscribed_at, unsubscribe_method, confirm_token_hash, confirm_token_expires_at, created_at, updated_at)
+        confirm_ip, unsubscribed_at, unsubscribe_method, confirm_token_hash, confirm_token_expires_at, created_at, updated_at,
+        memberships)
       SELECT i.email, i.email_normalized, i.mailbox, i.name, i.status, i.source, ${signedUpAt}, i.signup_ip, ${confirmedAt},
         i.confirm_ip, ${unsubscribedAt}, ${unsubscribeMethod},
         CASE WHEN i.mail_rank IS NOT NULL THEN i.token_hash END, CASE WHEN i.mail_rank IS NOT NULL THEN ${expires} END,
-        ${now}, ${now}
+        ${now}, ${now}, subscription_keys(${listId}::int, i.status)
       FROM import_plan i WHERE i.outcome = 'added' AND i.subscriber_id IS NULL
       ORDER BY i.email_normalized
       -- Someone who signed up while the file was read: their row is used, as it is.

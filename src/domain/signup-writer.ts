@@ -38,11 +38,15 @@ const SIGNUP_SQL = `
         WHERE s.email_normalized = a.email_normalized AND p.list_id = l.id AND p.status = 'confirmed'))
   ), upsert AS (
     INSERT INTO subscribers AS s (email, email_normalized, mailbox, name, language, source, signed_up_at, signup_ip,
-      signup_user_agent, consent_text_version, confirm_token_hash, confirm_token_expires_at, created_at, updated_at)
+      signup_user_agent, consent_text_version, confirm_token_hash, confirm_token_expires_at, created_at, updated_at,
+      memberships)
     -- In address order, so two batches that share addresses lock their rows in the same order (no deadlock).
     SELECT email, email_normalized, mailbox, name, language, source, $2::timestamptz, ip, user_agent,
       coalesce(consent_text_version, $6::int), token_hash,
-      $3::timestamptz, $2::timestamptz, $2::timestamptz
+      $3::timestamptz, $2::timestamptz, $2::timestamptz,
+      -- A new subscriber's membership keys as the subscriptions trigger would set them (pending on each list asked
+      -- for), so that trigger finds nothing to change rather than updating every new row again.
+      ARRAY(SELECT k FROM unnest(string_to_array(lists, ',')::int[]) l, unnest(subscription_keys(l, 'pending')) k ORDER BY k)
     FROM wanted ORDER BY email_normalized
     ON CONFLICT (email_normalized) DO UPDATE SET
       email = excluded.email, name = excluded.name, language = excluded.language, source = excluded.source,

@@ -97,6 +97,31 @@ t.test('search: matches older than the newest rows it looks through first are st
   t.equal(recent.countCapped, true)
 })
 
+t.test('search by list follows each subscription: signed up for two lists, confirmed, then left one', async (t) => {
+  const ta = await buildTestApp(t)
+  const { app, database, smtp } = ta
+  await app.lists.create({ slug: 'events', name: 'Events', public: true })
+  const found = async (query: string) => (await app.inject(api(query))).json().subscribers.map((s: { email: string }) => s.email)
+  const res = await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'Lee@Example.org', lists: ['main', 'events'] }) })
+  t.equal(res.statusCode, 202)
+  t.same(await found('list=events&status=pending&q=lee'), ['Lee@Example.org'], 'pending on the second list at once')
+  t.same(await found('list=main&status=confirmed'), [])
+  const mail = await waitForMailTo(smtp, 'lee@example.org')
+  await outboxIdle(database)
+  const confirmed = await app.inject({ method: 'POST', url: pathOf(linkIn(mail, '/confirm/')), headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' }, payload: '' })
+  t.ok(confirmed.statusCode < 400)
+  t.same(await found('list=events&status=confirmed'), ['Lee@Example.org'], 'confirmed on both lists')
+  t.same(await found('list=main&status=confirmed&q=example'), ['Lee@Example.org'])
+  t.same(await found('list=events&status=pending'), [])
+  const [{ public_id: id }] = await database.rows<{ public_id: string }>(sql`SELECT public_id FROM subscribers`)
+  const editor = await signedIn(app, database, 'editor')
+  t.equal((await editor.post(`/admin/subscriber/${id}/unsubscribe`, { list: 'events' }, `/admin/subscriber/${id}`)).statusCode, 303)
+  t.same(await found('list=events&status=unsubscribed'), ['Lee@Example.org'], 'left the second list')
+  t.same(await found('list=events&status=confirmed'), [])
+  t.same(await found('list=main&status=confirmed'), ['Lee@Example.org'], 'still on the first')
+  t.same(await found('list=events'), ['Lee@Example.org'], 'a list without a status: whoever has a subscription to it')
+})
+
 t.test('one subscriber: lists, consent ledger with wording, IP and browser, mail; resend and unsubscribe by an editor', async (t) => {
   const ta = await buildTestApp(t)
   const { app, database, smtp } = ta
