@@ -115,6 +115,8 @@ const FIELD_LABEL: Record<Field, string> = {
  * Streams the rows of a CSV file. `onRow` gets each valid row (awaited, so the caller's backpressure holds the
  * parser), `onProblem` each invalid one. Throws ImportError for a file that is not a usable CSV.
  */
+const PARSE_PIECE = 8 * 1024
+
 export async function readImportFile (input: AsyncIterable<Buffer>, now: Date, onRow: (row: ImportRow) => Promise<void> | void,
   onProblem: (problem: ImportProblem) => void): Promise<{ columns: Columns, read: number }> {
   const iterator = input[Symbol.asyncIterator]()
@@ -130,14 +132,20 @@ export async function readImportFile (input: AsyncIterable<Buffer>, now: Date, o
   }
   if (headText.replace(/^\uFEFF/, '').trim() === '') throw new ImportError(400, 'empty_file', { key: 'console.api.emptyFile' })
   const delimiter = delimiterOf(headText.split(/\r?\n|\r/)[0])
+  // In pieces of at most PARSE_PIECE bytes, read one ahead: what the parser holds at once (a piece's records) stays
+  // small, so little of it lives long enough for V8 to move it to the old generation, which then grows with garbage
+  // (a 64 KiB socket read is some 600 records, and Readable.from read sixteen of them ahead).
+  async function * pieces (chunk: Buffer): AsyncGenerator<Buffer> {
+    for (let at = 0; at < chunk.length; at += PARSE_PIECE) yield chunk.subarray(at, at + PARSE_PIECE)
+  }
   async function * rest (): AsyncGenerator<Buffer> {
-    yield * head
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value
+    for (const chunk of head) yield * pieces(chunk)
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield * pieces(next.value)
   }
   const parser = parse({ bom: true, delimiter, info: true, relax_column_count: true, skip_empty_lines: true, trim: false })
   // An error on the way in (the size limit, a client gone) destroys the parser with it, and so ends the loop below;
   // leaving the loop early destroys the source in turn.
-  pipeline(Readable.from(rest()), parser, () => {})
+  pipeline(Readable.from(rest(), { highWaterMark: 1 }), parser, () => {})
   let fields: (Field | undefined)[] | undefined
   let columns: Columns = { used: {}, ignored: [] }
   let fileStatus: ImportStatus | undefined
