@@ -66,16 +66,42 @@ function decodeCursor (cursor: string): [string, number] {
 /**
  * Who has a subscription to the list, in `status` when given: the status is then that list's. Through the
  * subscriber's membership keys (kept from subscriptions by a trigger, see subscription_keys() in the migrations),
- * which are in the search's GIN index with the other filters.
+ * which are in the search's GIN index with the other filters. A key most subscribers have is checked on the rows
+ * the other filters find instead: intersecting it in the index reads its whole posting list (a list everyone is on,
+ * with a name fragment and a source: 24–28 ms to count, against 14 ms checked on the rows, on the 1M bench).
  */
-const onList = (listId: number, status: SubscriberStatus | undefined): SQL =>
-  sql`s.memberships @> ARRAY[${status ? `${listId}:${status}` : String(listId)}]::text[]`
+const onList = (key: string, common: boolean): SQL =>
+  common ? sql`${key} = ANY(s.memberships)` : sql`s.memberships @> ARRAY[${key}]::text[]`
+
+/** A membership key held by more than this share of subscribers is checked on rows, not in the index. */
+const COMMON_KEY_SHARE = 0.5
+const SHARES_TTL_MS = 60_000
+const sharesCache = new WeakMap<Database, { at: number, shares: Promise<Map<string, number>> }>()
+
+/**
+ * The share of subscribers holding each common membership key, from PostgreSQL's own statistics (ANALYZE keeps the
+ * most common elements of an array column with their frequencies), read at most once a minute. Empty before the
+ * first ANALYZE: every key then goes through the index.
+ */
+function keyShares (database: Database): Promise<Map<string, number>> {
+  const cached = sharesCache.get(database)
+  if (cached && Date.now() - cached.at < SHARES_TTL_MS) return cached.shares
+  const shares = database.rows<{ key: string, share: number }>(sql`
+    SELECT x.key, x.share FROM pg_stats st,
+      unnest(st.most_common_elems::text::text[], st.most_common_elem_freqs) AS x(key, share)
+    WHERE st.schemaname = current_schema() AND st.tablename = 'subscribers' AND st.attname = 'memberships'
+      AND x.key IS NOT NULL`)
+    .then((rows) => new Map(rows.map((r) => [r.key, Number(r.share)])))
+  sharesCache.set(database, { at: Date.now(), shares })
+  shares.catch(() => sharesCache.delete(database))
+  return shares
+}
 
 /**
  * The search's conditions: `range` bounds the sign-up time (a range of the newest-first index, which the walk
  * starts from), `filters` are the rest.
  */
-function conditions (f: SearchFilter, listId: number | undefined): { filters: SQL[], range: SQL[] } {
+function conditions (f: SearchFilter, list: { key: string, common: boolean } | undefined): { filters: SQL[], range: SQL[] } {
   const where: SQL[] = []
   const range: SQL[] = []
   if (f.q) {
@@ -83,7 +109,7 @@ function conditions (f: SearchFilter, listId: number | undefined): { filters: SQ
     // Both trigram columns are in the search's GIN index; PostgreSQL combines the two scans with a BitmapOr.
     where.push(sql`(s.email_normalized LIKE ${pattern} OR lower(s.name) LIKE ${pattern})`)
   }
-  if (listId !== undefined) where.push(onList(listId, f.status))
+  if (list) where.push(onList(list.key, list.common))
   else if (f.status) where.push(sql`s.status = ${f.status}`)
   if (f.source) where.push(sql`s.source = ${f.source}`)
   if (f.since) range.push(sql`s.signed_up_at >= ${f.since}::date::timestamptz`)
@@ -165,7 +191,8 @@ async function countGathered (database: Database, where: SQL[]): Promise<number>
 export async function searchSubscribers (database: Database, lists: Lists, f: SearchFilter): Promise<SearchResult> {
   const list = f.list === undefined ? undefined : await lists.bySlug(f.list)
   if (f.list !== undefined && !list) return { subscribers: [], count: 0, countCapped: false }
-  const { filters, range } = conditions(f, list?.id)
+  const key = list && (f.status ? `${list.id}:${f.status}` : String(list.id))
+  const { filters, range } = conditions(f, key ? { key, common: ((await keyShares(database)).get(key) ?? 0) > COMMON_KEY_SHARE } : undefined)
   const after = f.cursor ? [cursorCondition(f.cursor)] : []
   const { rows, gatheredCount } = await newestMatches(database, filters, [...range, ...after], f.limit + 1)
   // A first page that gathered its matches has counted them too.
