@@ -151,19 +151,22 @@ function cursorCondition (cursor: string): SQL {
 const gathered = (where: SQL[]) => sql`WITH m AS MATERIALIZED (SELECT s.id, s.signed_up_at FROM subscribers s WHERE ${and(where)})`
 const GATHERED_COUNT = sql`(SELECT count(*)::int FROM (SELECT 1 FROM m LIMIT ${SEARCH_COUNT_CAP + 1}) c)`
 
-/** The newest SEARCH_WINDOW sign-ups within `range`. */
+/** The newest SEARCH_WINDOW sign-ups within `range`, each with its place among them (`nth`, from 1). */
 const newestIn = (range: SQL[]) =>
-  sql`(SELECT * FROM subscribers s ${range.length ? sql`WHERE ${and(range)}` : sql``} ${NEWEST_FIRST} LIMIT ${SEARCH_WINDOW}) s`
+  sql`(SELECT *, row_number() OVER (${NEWEST_FIRST}) AS nth FROM subscribers s ${range.length ? sql`WHERE ${and(range)}` : sql``}
+    ${NEWEST_FIRST} LIMIT ${SEARCH_WINDOW}) s`
 
 /**
  * The newest `limit` matches within `range`: walked in the newest rows first, else gathered (see SEARCH_WINDOW).
  * A gathered page also counts its matches (up to SEARCH_COUNT_CAP + 1) from the same gathered rows.
  */
-async function newestMatches (database: Database, filters: SQL[], range: SQL[], limit: number): Promise<{ rows: PageRow[], gatheredCount?: number }> {
-  const walked = await database.rows<PageRow>(sql`
-    SELECT ${PAGE_COLUMNS} FROM ${newestIn(range)}
+async function newestMatches (database: Database, filters: SQL[], range: SQL[], limit: number): Promise<{ rows: PageRow[], gatheredCount?: number, sparse?: boolean }> {
+  const walked = await database.rows<PageRow & { nth: number }>(sql`
+    SELECT ${PAGE_COLUMNS}, s.nth FROM ${newestIn(range)}
     WHERE ${and(filters)} ${NEWEST_FIRST} LIMIT ${limit}`, { planEachTime: true })
-  if (walked.length === limit) return { rows: walked }
+  // A page found among the newest rows tells how often they match: at this rate, would the whole window hold fewer
+  // than half the count's cap? Then walking it to count would only lead to gathering anyway.
+  if (walked.length === limit) return { rows: walked, sparse: limit * SEARCH_WINDOW / Number(walked[limit - 1].nth) < SEARCH_COUNT_CAP / 2 }
   // Fewer than a page among the newest rows: gather every match, then take the newest.
   const rows = await database.rows<PageRow & { n: number }>(sql`
     ${gathered([...filters, ...range])}
@@ -174,8 +177,12 @@ async function newestMatches (database: Database, filters: SQL[], range: SQL[], 
   return { rows, gatheredCount: rows.length === 0 ? 0 : Number(rows[0].n) }
 }
 
-/** Matches of the whole search, counted up to SEARCH_COUNT_CAP + 1: in the newest rows first, then everywhere. */
-async function countWalkedFirst (database: Database, filters: SQL[], range: SQL[]): Promise<number> {
+/**
+ * Matches of the whole search, counted up to SEARCH_COUNT_CAP + 1: in the newest rows first, then everywhere; straight
+ * away everywhere when the page's walk found matches sparse.
+ */
+async function countWalkedFirst (database: Database, filters: SQL[], range: SQL[], sparse: boolean): Promise<number> {
+  if (sparse) return await countGathered(database, [...filters, ...range])
   const [walked] = await database.rows<{ n: number, seen: number }>(sql`
     SELECT (count(*) FILTER (WHERE ${and(filters)}))::int AS n, count(*)::int AS seen FROM ${newestIn(range)}`, { planEachTime: true })
   // Fewer rows than the window: it held every sign-up in the range, and the count is exact.
@@ -194,9 +201,9 @@ export async function searchSubscribers (database: Database, lists: Lists, f: Se
   const key = list && (f.status ? `${list.id}:${f.status}` : String(list.id))
   const { filters, range } = conditions(f, key ? { key, common: ((await keyShares(database)).get(key) ?? 0) > COMMON_KEY_SHARE } : undefined)
   const after = f.cursor ? [cursorCondition(f.cursor)] : []
-  const { rows, gatheredCount } = await newestMatches(database, filters, [...range, ...after], f.limit + 1)
+  const { rows, gatheredCount, sparse = false } = await newestMatches(database, filters, [...range, ...after], f.limit + 1)
   // A first page that gathered its matches has counted them too.
-  const counted = gatheredCount !== undefined && !f.cursor ? gatheredCount : await countWalkedFirst(database, filters, range)
+  const counted = gatheredCount !== undefined && !f.cursor ? gatheredCount : await countWalkedFirst(database, filters, range, sparse)
   const more = rows.length > f.limit
   const shown = rows.slice(0, f.limit)
   const last = shown.at(-1)
