@@ -47,6 +47,8 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
       // PGlite is one session shared by every request: in a transaction, with transaction-local settings, no other
       // query runs between setting the values and the COPY (concurrent exports used to see each other's filters).
       const result = await pg.transaction(async (tx) => {
+        // The export's times are formatted from the timestamps' output in UTC (see copyOut in ./client.ts).
+        await tx.query("SET LOCAL TIME ZONE 'UTC'")
         for (const [name, value] of Object.entries(settings)) {
           await tx.query('select set_config($1, $2, true)', ['joinlist.' + name, value])
         }
