@@ -43,6 +43,11 @@ export interface CopyTransaction {
 
 export interface CopyStream {
   stream: Readable
+  /**
+   * Lines of output so far: PostgreSQL sends each row, and the header line, as a CopyData message of its own
+   * (protocol docs, "COPY Operations"), so this counts records, whatever line breaks their quoted cells hold.
+   */
+  linesSoFar(): number
   /** Resolves once the stream has closed (ended or destroyed) and the COPY's database connection is closed. */
   released: Promise<void>
 }

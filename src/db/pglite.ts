@@ -58,7 +58,9 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
       const blob = result.blob ?? new Blob([])
       const stream = Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream)
       // The COPY is over before the first byte is streamed; what the stream still holds is the list in memory.
-      return { stream, released: new Promise<void>((resolve) => stream.once('close', () => resolve())) }
+      // PostgreSQL counts rows; a header line is one more line.
+      const lines = (result.affectedRows ?? 0) + (/\bHEADER\b/i.test(copySql) ? 1 : 0)
+      return { stream, linesSoFar: () => lines, released: new Promise<void>((resolve) => stream.once('close', () => resolve())) }
     },
     async transaction (fn) {
       return await pg.transaction(async (tx) => await fn({
