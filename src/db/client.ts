@@ -21,8 +21,8 @@ export interface Database {
   query<T = Record<string, unknown>>(text: string, params: unknown[]): Promise<T[]>
   /**
    * Streams the output of `COPY (…) TO STDOUT …`. COPY takes no bind parameters, so values reach it as settings
-   * `joinlist.<name>`, set with bound parameters on the same connection just before. Destroying the stream stops
-   * the COPY.
+   * `joinlist.<name>`, set with bound parameters on the same connection just before. The session's TimeZone is UTC
+   * (the export's times are built from timestamps' own output). Destroying the stream stops the COPY.
    */
   copyOut(copySql: string, settings: Record<string, string>): Promise<CopyStream>
   /**
@@ -43,6 +43,11 @@ export interface CopyTransaction {
 
 export interface CopyStream {
   stream: Readable
+  /**
+   * Lines of output so far: PostgreSQL sends each row, and the header line, as a CopyData message of its own
+   * (protocol docs, "COPY Operations"), so this counts records, whatever line breaks their quoted cells hold.
+   */
+  linesSoFar(): number
   /** Resolves once the stream has closed (ended or destroyed) and the COPY's database connection is closed. */
   released: Promise<void>
 }

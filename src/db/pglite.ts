@@ -47,6 +47,8 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
       // PGlite is one session shared by every request: in a transaction, with transaction-local settings, no other
       // query runs between setting the values and the COPY (concurrent exports used to see each other's filters).
       const result = await pg.transaction(async (tx) => {
+        // The export's times are formatted from the timestamps' output in UTC (see copyOut in ./client.ts).
+        await tx.query("SET LOCAL TIME ZONE 'UTC'")
         for (const [name, value] of Object.entries(settings)) {
           await tx.query('select set_config($1, $2, true)', ['joinlist.' + name, value])
         }
@@ -56,7 +58,9 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
       const blob = result.blob ?? new Blob([])
       const stream = Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream)
       // The COPY is over before the first byte is streamed; what the stream still holds is the list in memory.
-      return { stream, released: new Promise<void>((resolve) => stream.once('close', () => resolve())) }
+      // PostgreSQL counts rows; a header line is one more line.
+      const lines = (result.affectedRows ?? 0) + (/\bHEADER\b/i.test(copySql) ? 1 : 0)
+      return { stream, linesSoFar: () => lines, released: new Promise<void>((resolve) => stream.once('close', () => resolve())) }
     },
     async transaction (fn) {
       return await pg.transaction(async (tx) => await fn({

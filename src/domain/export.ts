@@ -28,14 +28,29 @@ export function sinceOutOfRange (since: Date, now: Date): string | undefined {
 }
 
 // OWASP CSV injection: prefix ' to cells starting with = + - @ TAB CR LF.
-// Compared by code point (= + - @ TAB CR LF): a number per row, where a one-character string was measurably slower.
+// Compared by code point (= + - @ TAB CR LF): a number per row, where a one-character string was measurably slower;
+// all seven are below 65 ('A'), so a cell starting with a letter is settled by one comparison instead of seven.
 const neutral = (col: string) =>
-  `CASE WHEN ascii(${col}) IN (61, 43, 45, 64, 9, 13, 10) THEN '''' || ${col} ELSE ${col} END`
+  `CASE WHEN ascii(${col}) < 65 AND ascii(${col}) IN (61, 43, 45, 64, 9, 13, 10) THEN '''' || ${col} ELSE ${col} END`
 // A subquery, so PostgreSQL reads the setting once per export rather than once per row.
 const setting = (name: string) => `(SELECT current_setting('joinlist.${name}'))`
 
-// The same link as every mail carries: unsubscribeToken() in tokens.ts, from the row's own secret.
-const unsubscribeUrl = `${setting('base')} || '/unsubscribe/' || s.public_id || '.' || s.unsubscribe_secret`
+/**
+ * The same text as isoText() (ISO 8601 UTC, milliseconds truncated, "Z"), at about two thirds of to_char()'s cost,
+ * which formats each field with sprintf: the three times were a quarter of PostgreSQL's time for the export. Built on
+ * the timestamp's own output with TimeZone UTC (copyOut sets it): cast to timestamptz(3), which rounds to the nearest
+ * millisecond, 500 µs earlier, which truncates for times after 2000-01-01 (PostgreSQL's epoch; it rounds away from
+ * zero before it); one microsecond more makes the output always end in `.mmm001+00`, which becomes `.mmmZ`. Other
+ * times, and NULL, go to to_char().
+ */
+const isoUtc = (col: string) =>
+  `CASE WHEN ${col} > '2000-01-01 00:00:00Z' AND ${col} < '10000-01-01 00:00:00Z' THEN replace(replace(` +
+  `((${col} - interval '500 microseconds')::timestamptz(3) + interval '1 microsecond')::text, '001+00', 'Z'), ' ', 'T') ` +
+  `ELSE ${isoText(col)} END`
+
+// The same link as every mail carries: unsubscribeToken() in tokens.ts, from the row's own secret. Its prefix is
+// joined once per export, in the subquery.
+const unsubscribeUrl = "(SELECT current_setting('joinlist.base') || '/unsubscribe/') || s.public_id || '.' || s.unsubscribe_secret"
 
 /** The columns, in the contract's order. `p` is the subscription when exporting lists, else the subscriber. */
 const columns = (p: 's' | 'p', lists: string) => [
@@ -43,12 +58,12 @@ const columns = (p: 's' | 'p', lists: string) => [
   `${neutral('s.name')} AS name`,
   `${p}.status`,
   `${neutral('s.source')} AS source`,
-  `${isoText(`${p}.signed_up_at`)} AS signed_up_at`,
+  `${isoUtc(`${p}.signed_up_at`)} AS signed_up_at`,
   `host(${p}.signup_ip) AS signup_ip`,
   `${neutral(`${p}.signup_user_agent`)} AS signup_user_agent`,
-  `${isoText(`${p}.confirmed_at`)} AS confirmed_at`,
+  `${isoUtc(`${p}.confirmed_at`)} AS confirmed_at`,
   `host(${p}.confirm_ip) AS confirm_ip`,
-  `${isoText(`${p}.unsubscribed_at`)} AS unsubscribed_at`,
+  `${isoUtc(`${p}.unsubscribed_at`)} AS unsubscribed_at`,
   `${unsubscribeUrl} AS unsubscribe_url`,
   // Added after the contract's columns: the consent text (GET /admin/consent-texts/:version) seen, and the lists.
   `${p}.consent_text_version`,

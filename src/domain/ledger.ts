@@ -1,5 +1,4 @@
 // The audited staff export: its consent-ledger event and its row count.
-import { pipeline, Transform, type TransformCallback } from 'node:stream'
 import { sql } from 'drizzle-orm'
 import type { CopyStream, Database } from '../db/client.js'
 import { exportSubscribers, type ExportFilter } from './export.js'
@@ -22,20 +21,19 @@ export async function auditedExport (database: Database, publicUrl: string, filt
     copy.stream.destroy()
     throw err
   }
-  const counter = new CsvRecordCounter()
-  // Destroying either stream ends both, and with them the COPY: a download abandoned mid-body (the HTTP layer
-  // destroys what it was sending) frees the export's database connection. Its error, if any, reaches the reader.
-  pipeline(copy.stream, counter, () => {})
+  // A download abandoned mid-body (the HTTP layer destroys what it was sending) ends the COPY and frees the
+  // export's database connection (see copyOut). The header is the first line; every other line is a row.
+  const rowsSoFar = () => Math.max(0, copy.linesSoFar() - 1)
   const rows = new Promise<number | undefined>((resolve) => {
-    counter.once('end', () => resolve(counter.records - 1))
-    counter.once('close', () => resolve(undefined))
+    copy.stream.once('end', () => resolve(rowsSoFar()))
+    copy.stream.once('close', () => resolve(undefined))
   }).then(async (n) => {
     if (n === undefined) return undefined
     await database.rows(sql`
       UPDATE consent_events SET details = details || jsonb_build_object('rows', ${n}::int) WHERE id = ${eventId}`)
     return n
   })
-  return { stream: counter, released: copy.released, rows, rowsSoFar: () => Math.max(0, counter.records - 1) }
+  return { ...copy, rows, rowsSoFar }
 }
 
 async function recordExport (database: Database, filter: ExportFilter, who: Actor, now: () => Date): Promise<number> {
@@ -52,29 +50,4 @@ export interface AuditedExport extends CopyStream {
   /** The row count once the stream has ended (undefined if it was cut short); recorded in the ledger too. */
   rows: Promise<number | undefined>
   rowsSoFar(): number
-}
-
-/**
- * Passes CSV through and counts its records: a newline ends a record only outside double quotes (RFC 4180),
- * and a doubled quote inside a quoted field toggles twice, so the parity stays right.
- */
-export class CsvRecordCounter extends Transform {
-  records = 0
-  private quoted = false
-
-  override _transform (chunk: Buffer | Uint8Array, _enc: BufferEncoding, done: TransformCallback): void {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    let i = 0
-    while (i < buf.length) {
-      const quote = buf.indexOf(0x22, i)
-      if (!this.quoted) {
-        const end = quote < 0 ? buf.length : quote
-        for (let nl = buf.indexOf(0x0a, i); nl >= 0 && nl < end; nl = buf.indexOf(0x0a, nl + 1)) this.records++
-      }
-      if (quote < 0) break
-      this.quoted = !this.quoted
-      i = quote + 1
-    }
-    done(null, buf)
-  }
 }

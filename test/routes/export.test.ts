@@ -232,6 +232,32 @@ t.test('the export is exactly the expected CSV: quoting, neutralised cells, ISO 
   t.equal(res.rawPayload.length, Buffer.byteLength(expected), 'the same bytes, not just the same text')
 })
 
+t.test('times print with their milliseconds truncated, before, at and after 2000-01-01 and at any microsecond', async (t) => {
+  const { app, database } = await buildTestApp(t)
+  // [stored, printed]: PostgreSQL counts time from 2000-01-01 and rounds differently on either side of it.
+  const times = [
+    ['1969-07-20T20:17:40.5Z', '1969-07-20T20:17:40.500Z'],
+    ['1999-12-31T23:59:59Z', '1999-12-31T23:59:59.000Z'],
+    ['1999-12-31T23:59:59.9995Z', '1999-12-31T23:59:59.999Z'],
+    ['2000-01-01T00:00:00Z', '2000-01-01T00:00:00.000Z'],
+    ['2000-01-01T00:00:00.000499Z', '2000-01-01T00:00:00.000Z'],
+    ['2000-01-01T00:00:00.0005Z', '2000-01-01T00:00:00.000Z'],
+    ['2026-12-05T12:00:00.000999Z', '2026-12-05T12:00:00.000Z'],
+    ['2026-12-05T12:00:00.001Z', '2026-12-05T12:00:00.001Z'],
+    ['2026-12-05T12:00:00.1Z', '2026-12-05T12:00:00.100Z'],
+    ['2026-12-05T23:59:59.999999Z', '2026-12-05T23:59:59.999Z'],
+    ['10000-01-01T00:00:00.25Z', '10000-01-01T00:00:00.250Z']
+  ]
+  for (const [i, [stored]] of times.entries()) {
+    await database.rows(sql`
+      INSERT INTO subscribers (email, email_normalized, mailbox, status, signed_up_at, confirmed_at, unsubscribed_at)
+      VALUES (${`t${i}@example.org`}, ${`t${i}@example.org`}, ${`t${i}@example.org`}, 'unsubscribed', ${stored}::timestamptz,
+        ${stored}::timestamptz, ${stored}::timestamptz)`)
+  }
+  const rows = await exportRows(app)
+  t.same(rows.map((r) => [r.signed_up_at, r.confirmed_at, r.unsubscribed_at]), times.map(([, printed]) => [printed, printed, printed]))
+})
+
 t.test('format=excel: the same rows with a UTF-8 byte order mark and CRLF line ends; the default stays RFC 4180 with LF', async (t) => {
   const { app } = await buildTestApp(t)
   await app.inject({ method: 'POST', url: '/subscribe', ...json({ email: 'sian@example.org', name: 'Siân Llŷr' }) })
