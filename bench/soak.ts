@@ -1,4 +1,4 @@
-// Soak test (issue 6): a real `node dist/server.js` on its own database and a real SMTP sink, fed mixed traffic at a
+// Soak test: a real `node dist/server.js` on its own database and a real SMTP sink, fed mixed traffic at a
 // steady rate (sign-ups, confirmations from the mails, unsubscribes, exports) for a bounded time, sampling the
 // server's RSS, heap, open handles and file descriptors from GET /metrics. Prints the samples and the trend.
 // Run: `npm run soak` (10 minutes), or `SOAK_MINUTES=3 SOAK_RATE=10 npm run soak`. Needs PostgreSQL (DATABASE_URL,

@@ -1,6 +1,7 @@
 -- Custom migration (drizzle-kit generate --custom): moves the consent text of existing subscribers into versioned
 -- consent_texts rows, backfills their ledger from the evidence columns, and installs the guards that make
--- consent_texts immutable and consent_events append-only (STANDARDS E27, issue #7).
+-- consent_texts immutable and consent_events append-only, so the proof of consent cannot be changed after the fact
+-- (GDPR Article 7(1): the controller must be able to demonstrate consent).
 INSERT INTO "consent_texts" ("text", "sha256", "created_at")
 SELECT "consent_text", encode(sha256(convert_to("consent_text", 'UTF8')), 'hex'), min("signed_up_at")
 FROM "subscribers" WHERE "consent_text" IS NOT NULL
