@@ -111,12 +111,13 @@ const FIELD_LABEL: Record<Field, string> = {
   cleanedAt: 'cleaned time'
 }
 
+/** The most the CSV parser is given at once (see rest() below). */
+const PARSE_PIECE = 8 * 1024
+
 /**
  * Streams the rows of a CSV file. `onRow` gets each valid row (awaited, so the caller's backpressure holds the
  * parser), `onProblem` each invalid one. Throws ImportError for a file that is not a usable CSV.
  */
-const PARSE_PIECE = 8 * 1024
-
 export async function readImportFile (input: AsyncIterable<Buffer>, now: Date, onRow: (row: ImportRow) => Promise<void> | void,
   onProblem: (problem: ImportProblem) => void): Promise<{ columns: Columns, read: number }> {
   const iterator = input[Symbol.asyncIterator]()

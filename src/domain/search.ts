@@ -151,10 +151,10 @@ function cursorCondition (cursor: string): SQL {
 const gathered = (where: SQL[]) => sql`WITH m AS MATERIALIZED (SELECT s.id, s.signed_up_at FROM subscribers s WHERE ${and(where)})`
 const GATHERED_COUNT = sql`(SELECT count(*)::int FROM (SELECT 1 FROM m LIMIT ${SEARCH_COUNT_CAP + 1}) c)`
 
-/** The newest SEARCH_WINDOW sign-ups within `range`, each with its place among them (`nth`, from 1). */
-const newestIn = (range: SQL[]) =>
-  sql`(SELECT *, row_number() OVER (${NEWEST_FIRST}) AS nth FROM subscribers s ${range.length ? sql`WHERE ${and(range)}` : sql``}
-    ${NEWEST_FIRST} LIMIT ${SEARCH_WINDOW}) s`
+/** The newest SEARCH_WINDOW sign-ups within `range`; `numbered`: each with its place among them (`nth`, from 1). */
+const newestIn = (range: SQL[], numbered = false) =>
+  sql`(SELECT *${numbered ? sql`, row_number() OVER (${NEWEST_FIRST}) AS nth` : sql``} FROM subscribers s
+    ${range.length ? sql`WHERE ${and(range)}` : sql``} ${NEWEST_FIRST} LIMIT ${SEARCH_WINDOW}) s`
 
 /**
  * The newest `limit` matches within `range`: walked in the newest rows first, else gathered (see SEARCH_WINDOW).
@@ -162,7 +162,7 @@ const newestIn = (range: SQL[]) =>
  */
 async function newestMatches (database: Database, filters: SQL[], range: SQL[], limit: number): Promise<{ rows: PageRow[], gatheredCount?: number, sparse?: boolean }> {
   const walked = await database.rows<PageRow & { nth: number }>(sql`
-    SELECT ${PAGE_COLUMNS}, s.nth FROM ${newestIn(range)}
+    SELECT ${PAGE_COLUMNS}, s.nth FROM ${newestIn(range, true)}
     WHERE ${and(filters)} ${NEWEST_FIRST} LIMIT ${limit}`, { planEachTime: true })
   // A page found among the newest rows tells how often they match: at this rate, would the whole window hold fewer
   // than half the count's cap? Then walking it to count would only lead to gathering anyway.
