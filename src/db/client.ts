@@ -24,7 +24,7 @@ export interface Database {
    * `joinlist.<name>`, set with bound parameters on the same connection just before. The session's TimeZone is UTC
    * (the export's times are built from timestamps' own output). Destroying the stream stops the COPY.
    */
-  copyOut(copySql: string, settings: Record<string, string>): Promise<CopyStream>
+  copyOut(copySql: string | string[], settings: Record<string, string>): Promise<CopyStream>
   /**
    * Runs `fn` in one transaction on a connection of its own, with no statement deadline (an import of a large file
    * takes minutes); committed when `fn` resolves, rolled back when it throws or the process dies.

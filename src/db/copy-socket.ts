@@ -56,6 +56,8 @@ export class CopySocket extends net.Socket {
         if (rest.length) super.emit('data', rest)
       })
       this.reader = reader
+      // The COPY before this one on the connection may have left the socket paused.
+      this.resume()
       const text = Buffer.from(copySql)
       const query = Buffer.allocUnsafe(text.length + 6)
       query[0] = 0x51 // Q

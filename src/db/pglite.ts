@@ -52,14 +52,19 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
         for (const [name, value] of Object.entries(settings)) {
           await tx.query('select set_config($1, $2, true)', ['joinlist.' + name, value])
         }
-        // PGlite has no COPY TO STDOUT; it writes COPY output to a virtual /dev/blob instead.
-        return await tx.query(copySql.replace(/TO STDOUT/, "TO '/dev/blob'"))
+        // PGlite has no COPY TO STDOUT; it writes COPY output to a virtual /dev/blob instead. The parts run one after
+        // the other (one session), and their outputs are joined in order.
+        const results = []
+        for (const part of typeof copySql === 'string' ? [copySql] : copySql) {
+          results.push(await tx.query(part.replace(/TO STDOUT/, "TO '/dev/blob'")))
+        }
+        return results
       })
-      const blob = result.blob ?? new Blob([])
+      const blob = new Blob(result.flatMap((r) => r.blob ? [r.blob] : []))
       const stream = Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream)
       // The COPY is over before the first byte is streamed; what the stream still holds is the list in memory.
       // PostgreSQL counts rows; a header line is one more line.
-      const lines = (result.affectedRows ?? 0) + (/\bHEADER\b/i.test(copySql) ? 1 : 0)
+      const lines = result.reduce((n, r) => n + (r.affectedRows ?? 0), 0) + ([copySql].flat()[0].match(/\bHEADER\b/i) ? 1 : 0)
       return { stream, linesSoFar: () => lines, released: new Promise<void>((resolve) => stream.once('close', () => resolve())) }
     },
     async transaction (fn) {

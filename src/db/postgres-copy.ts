@@ -1,6 +1,6 @@
 // The export's COPY … TO STDOUT, each on a PostgreSQL connection of its own that closes with it: an export never
 // holds one of the pool's connections, and an abandoned one is cut at its socket.
-import { finished, type Readable } from 'node:stream'
+import { finished, Readable } from 'node:stream'
 import postgres from 'postgres'
 import { coalesce } from './copy.js'
 import type { CopyStream } from './client.js'
@@ -9,8 +9,8 @@ import { CopySocket, type CopyOut } from './copy-socket.js'
 /** How export backends show in pg_stat_activity. */
 const EXPORT_APPLICATION_NAME = 'joinlist-export'
 
-// Backstops, should an export session ever be left open by mistake: PostgreSQL ends it after this long idle
-// (idle_session_timeout, PostgreSQL 14+), or idle inside a transaction.
+// Backstop, should an export session ever be left open by mistake inside a transaction. No idle_session_timeout: a
+// connection whose part ran ahead waits idle, legitimately, for as long as a slow client takes over the part before.
 const IDLE_BACKSTOP_MS = 10_000
 
 interface ExportConnection {
@@ -23,41 +23,105 @@ interface ExportConnection {
   close(abandoned: boolean): Promise<void>
 }
 
+/**
+ * Connections one export runs its parts on at once: the client is sent one part while PostgreSQL formats the next on
+ * the other connection, so formatting, which is most of an export's time, uses two of the machine's cores.
+ */
+const PARALLEL_PARTS = 2
+
 /** `copyOut` over connections of their own, and `closeAll` for the database's close(). */
 export function ownConnectionCopier (url: string) {
   const open = new Set<ExportConnection>()
 
-  async function copyOut (copySql: string, settings: Record<string, string>): Promise<CopyStream> {
-    const connection = exportConnection(url)
-    open.add(connection)
-    let copy: CopyOut
+  /**
+   * Runs `parts` (one COPY, or the COPYs whose outputs make the export when joined in order) and streams their
+   * output in order. Part i runs on connection i mod 2 once that connection's part before it has been sent on, so
+   * the next part is at most one ahead of the one being sent, and what it has formatted waits in the socket's
+   * buffers, not in memory here. Every connection is open, and the first part has started, before this resolves:
+   * a database that cannot be reached or a statement it refuses fails the request before any byte is sent.
+   */
+  async function copyOut (copySql: string | string[], settings: Record<string, string>): Promise<CopyStream> {
+    const parts = typeof copySql === 'string' ? [copySql] : copySql
+    const connections: ExportConnection[] = []
+    const closeAll = async (abandoned: boolean) => {
+      await Promise.all(connections.map((c) => c.close(abandoned)))
+      for (const c of connections) open.delete(c)
+    }
+    const runs: Array<Promise<CopyOut>> = []
+    const run = (i: number) => (runs[i] ??= partCopy(connections[i % connections.length], parts[i]))
     try {
-      // Session settings: the connection is closed after this one COPY, so the values (secrets among them) go
-      // nowhere else.
-      for (const [name, value] of Object.entries(settings)) {
-        await connection.sql`select set_config(${'joinlist.' + name}, ${value}, false)`
-      }
-      copy = connection.socket && !connection.tls
-        ? await connection.socket.copyOut(copySql)
-        : await driverCopyOut(connection.sql, copySql)
+      const opened = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL_PARTS, parts.length) }, async () => {
+        const connection = exportConnection(url)
+        connections.push(connection)
+        open.add(connection)
+        await setSettings(connection, settings)
+      }))
+      const failed = opened.find((o) => o.status === 'rejected')
+      if (failed) throw failed.reason
+      await run(0)
     } catch (err) {
-      await connection.close(true)
-      open.delete(connection)
+      await closeAll(true)
       throw err
     }
-    const { stream } = copy
-    // Ended (read to the end) or cut short: either way the connection closes, at its socket if cut short.
+    // Read ahead: started now, sent on in turn (a failure then ends the stream with the error).
+    const ahead = (i: number) => { if (i < parts.length) run(i).then((o) => o.stream.on('error', () => {}), () => {}) }
+    ahead(1)
+    let linesBefore = 0 // of the parts already sent on
+    let current: CopyOut | undefined
+    let complete = false
+    const stream = new Readable({ read: () => { current?.stream.resume() } })
+    const send = (i: number): void => {
+      if (i === parts.length) { complete = true; stream.push(null); return }
+      run(i).then((part) => {
+        if (stream.destroyed) return
+        current = part
+        part.stream.on('data', (chunk: Buffer) => { if (!stream.push(chunk)) part.stream.pause() })
+        finished(part.stream, (err) => {
+          if (err) { stream.destroy(err); return }
+          linesBefore += part.linesSoFar()
+          current = undefined
+          ahead(i + PARALLEL_PARTS)
+          send(i + 1)
+        })
+      }, (err: Error) => stream.destroy(err))
+    }
+    send(0)
+    // Ended (read to the end) or cut short: either way the connections close, at their sockets if cut short (that
+    // also ends a part still running ahead, whose stream nobody reads).
     const ended = new Promise<void>((resolve) => {
-      finished(stream, (err) => { connection.close(Boolean(err)).finally(() => { open.delete(connection); resolve() }) })
+      finished(stream, (err) => { closeAll(Boolean(err) || !complete).finally(resolve) })
     })
     const closed = new Promise<void>((resolve) => stream.once('close', resolve))
-    return { stream, linesSoFar: copy.linesSoFar, released: Promise.all([closed, ended]).then(() => {}) }
+    return {
+      stream,
+      linesSoFar: () => linesBefore + (current?.linesSoFar() ?? 0),
+      released: Promise.all([closed, ended]).then(() => {})
+    }
   }
 
   return {
     copyOut,
     async closeAll () { await Promise.all([...open].map((c) => c.close(true))) }
   }
+}
+
+/**
+ * Session settings, in one statement: the connection is closed after its export, so the values (secrets among them)
+ * go nowhere else.
+ */
+async function setSettings (connection: ExportConnection, settings: Record<string, string>): Promise<void> {
+  const entries = Object.entries(settings)
+  // Run even with no settings: it opens the connection, so the COPY can be read off its socket.
+  if (!entries.length) { await connection.sql`select 1`; return }
+  const calls = entries.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`)
+  await connection.sql.unsafe(`select ${calls.join(', ')}`, entries.flatMap(([name, value]) => ['joinlist.' + name, value]))
+}
+
+/** One part's COPY on its connection: off the socket, or through postgres.js's stream over TLS. */
+async function partCopy (connection: ExportConnection, copySql: string): Promise<CopyOut> {
+  return connection.socket && !connection.tls
+    ? await connection.socket.copyOut(copySql)
+    : await driverCopyOut(connection.sql, copySql)
 }
 
 /**
@@ -96,7 +160,6 @@ function exportConnection (url: string): ExportConnection {
       TimeZone: 'UTC',
       application_name: EXPORT_APPLICATION_NAME,
       statement_timeout: 0,
-      idle_session_timeout: IDLE_BACKSTOP_MS,
       idle_in_transaction_session_timeout: IDLE_BACKSTOP_MS
     },
     // postgres.js's own end() only half-closes its socket (Terminate, then FIN), which a backend blocked writing to

@@ -70,10 +70,20 @@ const columns = (p: 's' | 'p', lists: string) => [
   lists
 ]
 
-const copy = (select: string) => `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER)`
+/** Subscriber ids per part of an export (see exportParts). */
+export const PART_IDS = 10_000
 
-function where (p: 's' | 'p', filter: ExportFilter, extra: string[] = []): string {
+/** One part of an export: the subscribers with ids from..to, and whether it starts the file (with the header). */
+export interface ExportPart { from: number, to: number, first: boolean }
+
+const copy = (select: string, part?: ExportPart) =>
+  `COPY (${select}) TO STDOUT WITH (FORMAT csv${!part || part.first ? ', HEADER' : ''})`
+
+function where (p: 's' | 'p', filter: ExportFilter, part: ExportPart | undefined, extra: string[] = []): string {
   const clauses = [...extra]
+  const id = p === 's' ? 's.id' : 'p.subscriber_id'
+  // Integers this module computed: safe in the statement's text (COPY takes no bind parameters).
+  if (part) clauses.push(`${id} BETWEEN ${Math.trunc(part.from)} AND ${Math.trunc(part.to)}`)
   if (filter.status !== 'all') clauses.push(`${p}.status = ${setting('status')}::subscriber_status`)
   if (filter.since) clauses.push(`${p}.signed_up_at >= ${setting('since')}::timestamptz`)
   return clauses.length ? ` WHERE ${clauses.join(' AND ')}` : ''
@@ -85,17 +95,29 @@ function where (p: 's' | 'p', filter: ExportFilter, extra: string[] = []): strin
  * - Otherwise a row per subscriber, with a `lists` column: the lists they are confirmed on, space-separated. With one
  *   list in the deployment that is its slug for a confirmed subscriber, and no join is needed.
  */
-export function exportSql (filter: ExportFilter, oneList: boolean): string {
+export function exportSql (filter: ExportFilter, oneList: boolean, part?: ExportPart): string {
   if (filter.lists?.length) {
     return copy(`SELECT ${columns('p', 'l.slug AS list').join(', ')}
       FROM subscriptions p JOIN subscribers s ON s.id = p.subscriber_id JOIN lists l ON l.id = p.list_id` +
-      `${where('p', filter, [`p.list_id = ANY(${setting('lists')}::int[])`])} ORDER BY p.subscriber_id, p.list_id`)
+      `${where('p', filter, part, [`p.list_id = ANY(${setting('lists')}::int[])`])} ORDER BY p.subscriber_id, p.list_id`, part)
   }
   const lists = oneList
     ? `CASE WHEN s.status = 'confirmed' THEN ${setting('slug')} ELSE '' END AS lists`
     : `(SELECT coalesce(string_agg(l.slug, ' ' ORDER BY l.slug), '') FROM subscriptions p JOIN lists l ON l.id = p.list_id
         WHERE p.subscriber_id = s.id AND p.status = 'confirmed') AS lists`
-  return copy(`SELECT ${columns('s', lists).join(', ')} FROM subscribers s${where('s', filter)} ORDER BY s.id`)
+  return copy(`SELECT ${columns('s', lists).join(', ')} FROM subscribers s${where('s', filter, part)} ORDER BY s.id`, part)
+}
+
+/**
+ * The export in parts by subscriber id, each PART_IDS ids wide, whose outputs joined in order are the file: the
+ * database runs two at once (see copyOut). Subscribers who sign up once the export has begun are not in it.
+ */
+export function exportParts (from: number, to: number): ExportPart[] {
+  const parts: ExportPart[] = []
+  for (let start = from; start <= to; start += PART_IDS) {
+    parts.push({ from: start, to: Math.min(start + PART_IDS - 1, to), first: start === from })
+  }
+  return parts
 }
 
 /** Streams the export; a list slug that does not exist is refused (400) before anything runs. */
@@ -105,7 +127,10 @@ export async function exportSubscribers (database: Database, publicUrl: string, 
   if (unknown.length) {
     throw new ListError(400, 'unknown_list', `No list has the slug ${unknown.map((u) => `"${u}"`).join(', ')}; the lists are ${lists.map((l) => l.slug).join(', ')}.`)
   }
-  return await database.copyOut(exportSql(filter, lists.length === 1), {
+  const oneList = lists.length === 1
+  const [ids] = await database.rows<{ from: string | null, to: string | null }>(sql`SELECT min(id) AS from, max(id) AS to FROM subscribers`)
+  const parts = ids.from === null ? [exportSql(filter, oneList)] : exportParts(Number(ids.from), Number(ids.to)).map((part) => exportSql(filter, oneList, part))
+  return await database.copyOut(parts, {
     base: publicUrl,
     status: filter.status,
     since: filter.since?.toISOString() ?? '',
