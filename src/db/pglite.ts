@@ -44,6 +44,7 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
     async rows<T> (query: SQL) { return (await db.execute(query) as unknown as { rows: T[] }).rows },
     async query<T> (text: string, params: unknown[]) { return (await pg.query<T>(text, params)).rows },
     async copyOut (copySql, settings) {
+      const parts = [copySql].flat()
       // PGlite is one session shared by every request: in a transaction, with transaction-local settings, no other
       // query runs between setting the values and the COPY (concurrent exports used to see each other's filters).
       const result = await pg.transaction(async (tx) => {
@@ -55,7 +56,7 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
         // PGlite has no COPY TO STDOUT; it writes COPY output to a virtual /dev/blob instead. The parts run one after
         // the other (one session), and their outputs are joined in order.
         const results = []
-        for (const part of typeof copySql === 'string' ? [copySql] : copySql) {
+        for (const part of parts) {
           results.push(await tx.query(part.replace(/TO STDOUT/, "TO '/dev/blob'")))
         }
         return results
@@ -64,7 +65,7 @@ export async function openPglite (opts: OpenOptions): Promise<Database> {
       const stream = Readable.fromWeb(blob.stream() as import('node:stream/web').ReadableStream)
       // The COPY is over before the first byte is streamed; what the stream still holds is the list in memory.
       // PostgreSQL counts rows; a header line is one more line.
-      const lines = result.reduce((n, r) => n + (r.affectedRows ?? 0), 0) + ([copySql].flat()[0].match(/\bHEADER\b/i) ? 1 : 0)
+      const lines = result.reduce((n, r) => n + (r.affectedRows ?? 0), 0) + (/\bHEADER\b/i.test(parts[0]) ? 1 : 0)
       return { stream, linesSoFar: () => lines, released: new Promise<void>((resolve) => stream.once('close', () => resolve())) }
     },
     async transaction (fn) {
